@@ -1,0 +1,5 @@
+import sys
+
+from kubenest.cli.main import main
+
+sys.exit(main())

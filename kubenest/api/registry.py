@@ -1,0 +1,710 @@
+"""The generic registry: create, read, update, patch, delete and list for every resource kind.
+
+Follows k8s.io/apiserver's generic registry: one implementation of the verbs and their metadata
+rules (uid, generateName, resourceVersion preconditions, generation, finalizers, graceful deletion,
+dry-run, field validation, managed fields), with per-kind differences in `kubenest.api.strategy`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import yaml
+
+from kubenest.api import apply as ssa
+from kubenest.api import errors, patch, selectors, strategy, validation
+from kubenest.api.clusters import LogicalCluster, now_rfc3339
+from kubenest.api.errors import ApiError
+from kubenest.api.request import Request
+from kubenest.api.resources import ResourceInfo
+from kubenest.store.store import Entry, Store, StoreError
+
+Obj = dict[str, Any]
+
+# Metadata fields a client may not set or change.
+_SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
+                "selfLink", "resourceVersion")
+
+
+@dataclass
+class Context:
+    """What strategies may use: the store and the cluster the request is in."""
+
+    store: Store
+    cluster: LogicalCluster
+
+
+class Warnings(list[str]):
+    """Warnings to send as `Warning: 299 - "..."` headers."""
+
+
+def decode_body(req: Request) -> Obj:
+    """Parse a JSON or YAML request body; other media types get kube's 415."""
+    ct = req.content_type
+    if ct in ("application/vnd.kubernetes.protobuf", "application/cbor", "application/vnd.kubernetes.cbor"):
+        raise errors.unsupported_media_type("application/json, application/yaml")
+    try:
+        if ct in ("application/yaml", "application/apply-patch+yaml"):
+            data = yaml.safe_load(req.body)
+        else:
+            data = orjson.loads(req.body)
+    except (orjson.JSONDecodeError, yaml.YAMLError) as e:
+        raise errors.bad_request(f"the object provided is unrecognized: {_first_line(str(e))}") from None
+    if not isinstance(data, dict):
+        raise errors.bad_request("the object provided is unrecognized")
+    return data
+
+
+def _first_line(s: str) -> str:
+    return s.strip().splitlines()[0] if s.strip() else s
+
+
+class Registry:
+    """Verbs over the store for all clusters of one server."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        # Hooks other parts of the server add (CRD controller, GC): called after committed writes.
+        self.after_write: list[Any] = []
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def ctx(self, req: Request) -> Context:
+        return Context(self.store, req.cluster)
+
+    def _get_entry(self, req: Request) -> Entry:
+        e = self.store.get(req.cluster.name, req.key, req.namespace, req.name)
+        if e is None:
+            raise errors.not_found(req.resource.plural, req.resource.group, req.name)
+        return e
+
+    def _check_namespace(self, req: Request, creating: bool) -> None:
+        if not req.resource.namespaced:
+            return
+        ns = self.store.get(req.cluster.name, "namespaces", "", req.namespace)
+        if ns is None:
+            raise errors.not_found("namespaces", "", req.namespace)
+        if creating and ns.obj["metadata"].get("deletionTimestamp"):
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'{req.resource.plural} "{req.name}" is forbidden: unable to create new content in namespace '
+                f"{req.namespace} because it is being terminated",
+                {"name": req.name, "group": req.resource.group, "kind": req.resource.plural,
+                 "causes": [{"reason": "NamespaceTerminating",
+                             "message": f"namespace {req.namespace} is being terminated",
+                             "field": "metadata.namespace"}]},
+            )
+
+    def _check_type(self, req: Request, obj: Obj) -> None:
+        r = req.resource
+        av, kind = obj.get("apiVersion"), obj.get("kind")
+        if not kind:
+            raise errors.bad_request("Object 'Kind' is missing in '" + _short(obj) + "'")
+        if kind != r.kind or av != r.api_version:
+            if av and av != r.api_version:
+                raise errors.bad_request(
+                    f"the API version in the data ({av}) does not match the expected API version ({r.api_version})"
+                )
+            raise errors.bad_request(f"the kind in the data ({kind}) does not match the expected kind ({r.kind})")
+
+    def _field_validation(self, req: Request, obj: Obj, warnings: Warnings) -> None:
+        mode = req.q("fieldValidation") or "Warn"
+        if mode not in ("Strict", "Warn", "Ignore"):
+            raise errors.bad_request(
+                f"fieldValidation parameter unsupported: {mode}, must be one of Ignore, Warn, or Strict"
+            )
+        if mode == "Ignore":
+            return
+        node, resolve = strategy.schema_of(req.resource, self.ctx(req))
+        if node is None:
+            return
+        unknown = validation.unknown_fields(obj, node, resolve)
+        if not unknown:
+            return
+        msgs = [f'unknown field "{u.lstrip(".")}"' for u in unknown]
+        if mode == "Strict":
+            raise errors.bad_request("strict decoding error: " + ", ".join(msgs))
+        warnings.extend(msgs)
+
+    # -- read ---------------------------------------------------------------------------------------
+
+    def get(self, req: Request) -> Entry:
+        e = self._get_entry(req)
+        return e
+
+    def list(self, req: Request) -> tuple[list[Entry], Obj]:
+        """Entries matching the request's selectors, one page of them, and the list metadata."""
+        r = req.resource
+        label_sel, field_sel = parse_selectors(req)
+        ns = req.namespace if r.namespaced and req.namespace else None
+        limit = int(req.q("limit", "0") or 0)
+        cont = req.q("continue")
+        start: tuple[str, str] | None = None
+        list_rv = self.store.rv
+        if cont:
+            try:
+                token = orjson.loads(base64.urlsafe_b64decode(cont + "=" * (-len(cont) % 4)))
+                start = (token["ns"], token["name"])
+                list_rv = int(token["rv"])
+            except (ValueError, KeyError, TypeError):
+                raise errors.bad_request("continue key is not valid: invalid continue token") from None
+        out: list[Entry] = []
+        remaining = 0
+        last: tuple[str, str] | None = None
+        for e in self.store.list(req.cluster.name, req.key, ns):
+            meta = e.obj["metadata"]
+            pos = (meta.get("namespace", ""), meta["name"])
+            if start is not None and pos <= start:
+                continue
+            if label_sel is not None and not label_sel.matches(meta.get("labels")):
+                continue
+            if field_sel is not None and not field_sel.matches(selectors.field_attributes(r.group, r.kind, e.obj)):
+                continue
+            if limit and len(out) >= limit:
+                remaining += 1
+                continue
+            out.append(e)
+            last = pos
+        list_meta: Obj = {"resourceVersion": str(list_rv)}
+        if remaining and last is not None:
+            token = {"rv": list_rv, "ns": last[0], "name": last[1]}
+            list_meta["continue"] = base64.urlsafe_b64encode(orjson.dumps(token)).decode().rstrip("=")
+            list_meta["remainingItemCount"] = remaining
+        return out, list_meta
+
+    # -- create -------------------------------------------------------------------------------------
+
+    async def create(self, req: Request, obj: Obj | None = None, warnings: Warnings | None = None,
+                     track: bool = True) -> Obj:
+        r = req.resource
+        warnings = warnings if warnings is not None else Warnings()
+        if obj is None:
+            obj = decode_body(req)
+            self._check_type(req, obj)
+            self._field_validation(req, obj, warnings)
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict):
+            meta = obj["metadata"] = {}
+        name = meta.get("name") or ""
+        if not name and meta.get("generateName"):
+            name = meta["generateName"] + _random_suffix()
+            meta["name"] = name
+        if r.namespaced:
+            ns_in_body = meta.get("namespace")
+            if ns_in_body and req.namespace and ns_in_body != req.namespace:
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            meta["namespace"] = req.namespace or ns_in_body or ""
+        else:
+            meta.pop("namespace", None)
+        if not name:
+            raise errors.invalid(r.kind, r.group, "", [{"type": "FieldValueRequired", "field": "metadata.name"}],
+                                 f"{r.kind} \"\" is invalid: metadata.name: Required value: name or generateName is required")
+        req.name = name
+        if r.namespaced and not req.namespace:
+            req.namespace = meta["namespace"]
+        self._check_namespace(req, creating=True)
+        for f in _SYSTEM_META:
+            meta.pop(f, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = now_rfc3339()
+        ctx = self.ctx(req)
+        strat = strategy.for_resource(r)
+        if r.has_status and r.kind not in ("Namespace", "Pod"):
+            # kube drops status on create for kinds with a status subresource.
+            obj.pop("status", None)
+        strat.prepare_for_create(r, obj, ctx)
+        if strat.uses_generation(r):
+            meta["generation"] = 1
+        strategy.check(strat.validate(r, obj, None, ctx), r, obj)
+        if track:
+            self._track(req, None, obj)
+        if req.dry_run:
+            if self.store.get(req.cluster.name, req.key, req.namespace, name) is not None:
+                raise errors.already_exists(r.plural, r.group, name)
+            return obj
+        try:
+            entry = await self.store.create(req.cluster.name, req.key, req.namespace, name, obj)
+        except StoreError:
+            raise errors.already_exists(r.plural, r.group, name) from None
+        await self._after(req, None, entry.obj)
+        return entry.obj
+
+    def _track(self, req: Request, old: Obj | None, new: Obj) -> None:
+        """Record managed fields of a non-apply write, as kube's field manager does."""
+        manager = req.q("fieldManager") or _default_manager(req)
+        node, resolve = strategy.schema_of(req.resource, self.ctx(req))
+        if node is None:
+            return
+        try:
+            ssa.track_update(old, new, manager, node, resolve, req.resource.api_version, now_rfc3339(),
+                             req.subresource)
+        except ssa.ApplyError:
+            # Objects kube's field manager cannot track (e.g. duplicate list keys) are stored untracked.
+            new["metadata"].pop("managedFields", None)
+
+    async def _after(self, req: Request, old: Obj | None, new: Obj | None) -> None:
+        for hook in self.after_write:
+            await hook(req, old, new)
+
+    # -- update -------------------------------------------------------------------------------------
+
+    async def update(self, req: Request, obj: Obj | None = None, warnings: Warnings | None = None,
+                     from_patch: Entry | None = None, track: bool = True) -> Obj:
+        """PUT (and the write half of PATCH). Status writes change only status.
+
+        `track=False` keeps the managedFields the caller computed (server-side apply).
+        """
+        r = req.resource
+        warnings = warnings if warnings is not None else Warnings()
+        if obj is None:
+            obj = decode_body(req)
+            self._check_type(req, obj)
+            self._field_validation(req, obj, warnings)
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict):
+            meta = obj["metadata"] = {}
+        body_name = meta.get("name")
+        if body_name and body_name != req.name:
+            raise errors.bad_request(
+                f"the name of the object ({body_name}) does not match the name on the URL ({req.name})"
+            )
+        meta["name"] = req.name
+        if r.namespaced:
+            if meta.get("namespace") and meta["namespace"] != req.namespace:
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            meta["namespace"] = req.namespace
+        old_entry = from_patch or self.store.get(req.cluster.name, req.key, req.namespace, req.name)
+        if old_entry is None:
+            raise errors.not_found(r.plural, r.group, req.name)
+        old = old_entry.obj
+        expect: int | None = None
+        rv_text = meta.get("resourceVersion")
+        if rv_text:
+            try:
+                expect = int(rv_text)
+            except ValueError:
+                raise errors.bad_request(f'invalid resource version: "{rv_text}"') from None
+            if expect != old_entry.rv:
+                raise errors.conflict_modified(r.plural, r.group, req.name)
+        elif from_patch is not None:
+            expect = old_entry.rv
+        ctx = self.ctx(req)
+        strat = strategy.for_resource(r)
+        if req.subresource == "status":
+            new = strat.after_read_status(obj, old)
+            new["metadata"] = dict(old["metadata"])
+        else:
+            new = obj
+            old_meta = old["metadata"]
+            for f in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
+                if f in old_meta:
+                    meta[f] = old_meta[f]
+                else:
+                    meta.pop(f, None)
+            if r.has_status and r.kind != "Namespace":
+                if "status" in old:
+                    new["status"] = old["status"]
+                else:
+                    new.pop("status", None)
+            strat.prepare_for_update(r, new, old, ctx)
+            if strat.uses_generation(r) and _spec_changed(new, old):
+                meta["generation"] = int(old_meta.get("generation", 1)) + 1
+        new["metadata"]["resourceVersion"] = old["metadata"].get("resourceVersion")
+        strategy.check(strat.validate(r, new, old, ctx), r, new)
+        if track:
+            if "managedFields" not in obj.get("metadata", {}) and old["metadata"].get("managedFields") is not None:
+                new["metadata"]["managedFields"] = copy.deepcopy(old["metadata"]["managedFields"])
+            self._track(req, old, new)
+        return await self._write(req, old_entry, new, expect)
+
+    async def _write(self, req: Request, old_entry: Entry, new: Obj, expect: int | None) -> Obj:
+        """Store `new` over `old_entry` unless nothing changed; finish deletion once finalizers are gone."""
+        r = req.resource
+        old = old_entry.obj
+        if _same(new, old):
+            return old
+        if req.dry_run:
+            return new
+        meta = new["metadata"]
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            entry = await self._delete_now(req, old_entry.rv if expect is None else expect)
+            return entry.obj
+        try:
+            entry = await self.store.update(req.cluster.name, req.key, req.namespace, req.name, new, expect)
+        except StoreError as e:
+            if e.reason == "missing":
+                raise errors.not_found(r.plural, r.group, req.name) from None
+            raise errors.conflict_modified(r.plural, r.group, req.name) from None
+        await self._after(req, old, entry.obj)
+        return entry.obj
+
+    # -- patch --------------------------------------------------------------------------------------
+
+    async def patch(self, req: Request, warnings: Warnings) -> Obj:
+        r = req.resource
+        ct = req.content_type
+        node, resolve = strategy.schema_of(r, self.ctx(req))
+        if ct == "application/apply-patch+yaml" or ct == "application/apply-patch+cbor":
+            if ct.endswith("cbor"):
+                raise errors.unsupported_media_type(_PATCH_TYPES)
+            return await self._apply(req, warnings)
+        if ct not in ("application/json-patch+json", "application/merge-patch+json",
+                      "application/strategic-merge-patch+json"):
+            raise errors.unsupported_media_type(_PATCH_TYPES)
+        if ct == "application/strategic-merge-patch+json" and r.is_custom:
+            raise errors.unsupported_media_type(_PATCH_TYPES.replace(", application/strategic-merge-patch+json", ""))
+        try:
+            body = orjson.loads(req.body)
+        except orjson.JSONDecodeError as e:
+            raise errors.bad_request(f"error decoding patch: {e}") from None
+        for _attempt in range(5):
+            cur = self._get_entry(req)
+            base = orjson.loads(cur.raw)
+            if req.subresource == "scale":
+                base = to_scale(r, base)
+            try:
+                if ct == "application/json-patch+json":
+                    if not isinstance(body, list):
+                        raise errors.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+                    new = patch.json_patch(base, body)
+                elif ct == "application/merge-patch+json":
+                    if not isinstance(body, dict):
+                        raise errors.bad_request("json: cannot unmarshal into a map")
+                    new = patch.merge_patch(base, body)
+                else:
+                    if not isinstance(body, dict):
+                        raise errors.bad_request("json: cannot unmarshal into a map")
+                    new = patch.strategic_merge_patch(base, body, node or {}, resolve)
+            except patch.PatchError as e:
+                raise ApiError(e.code, e.reason, e.message) from None
+            if not isinstance(new, dict):
+                raise errors.bad_request("the patch did not produce an object")
+            if req.subresource == "scale":
+                return await self._write_scale(req, new, cur)
+            self._field_validation(req, new, warnings)
+            new_meta = new.get("metadata") or {}
+            # A patch that sets resourceVersion is a precondition; otherwise patch the current state.
+            rv_in_patch = _patch_sets_rv(body, ct)
+            if not rv_in_patch:
+                new_meta["resourceVersion"] = str(cur.rv)
+            try:
+                return await self.update(req, new, warnings, from_patch=cur if not rv_in_patch else None)
+            except ApiError as e:
+                if e.code == 409 and e.reason == "Conflict" and not rv_in_patch:
+                    continue
+                raise
+        raise errors.conflict_modified(r.plural, r.group, req.name)
+
+    async def _apply(self, req: Request, warnings: Warnings) -> Obj:
+        r = req.resource
+        manager = req.q("fieldManager")
+        if not manager:
+            raise errors.bad_request("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch")
+        force = req.flag("force")
+        config = decode_body(req)
+        self._check_type(req, config)
+        cmeta = config.get("metadata") or {}
+        if cmeta.get("name") and cmeta["name"] != req.name:
+            raise errors.bad_request(
+                f"the name of the object ({cmeta['name']}) does not match the name on the URL ({req.name})"
+            )
+        self._field_validation(req, config, warnings)
+        node, resolve = strategy.schema_of(r, self.ctx(req))
+        for _attempt in range(5):
+            cur = self.store.get(req.cluster.name, req.key, req.namespace, req.name)
+            live = orjson.loads(cur.raw) if cur is not None else None
+            if live is not None and req.subresource == "" and r.has_status:
+                # Apply to the main resource never touches status.
+                config.pop("status", None)
+            try:
+                new = ssa.server_side_apply(live, copy.deepcopy(config), manager, force, node or {}, resolve,
+                                            r.api_version, now_rfc3339(), req.subresource)
+            except ssa.ApplyConflict as e:
+                raise ApiError(409, "Conflict", e.message(), {
+                    "causes": [{"reason": "FieldManagerConflict", "message": f'conflict with "{m}"', "field": p}
+                               for m, p in e.conflicts]}) from None
+            except ssa.ApplyError as e:
+                raise errors.invalid(r.kind, r.group, req.name, [], str(e)) from None
+            if cur is None:
+                if req.subresource:
+                    raise errors.not_found(r.plural, r.group, req.name)
+                new.setdefault("metadata", {})["name"] = req.name
+                return await self.create(req, new, warnings, track=False)
+            new["metadata"]["resourceVersion"] = str(cur.rv)
+            try:
+                return await self.update(req, new, warnings, from_patch=cur, track=False)
+            except ApiError as e:
+                if e.code == 409 and e.reason == "Conflict":
+                    continue
+                raise
+        raise errors.conflict_modified(r.plural, r.group, req.name)
+
+    # -- scale --------------------------------------------------------------------------------------
+
+    def get_scale(self, req: Request) -> Obj:
+        return to_scale(req.resource, self._get_entry(req).obj)
+
+    async def update_scale(self, req: Request) -> Obj:
+        body = decode_body(req)
+        cur = self._get_entry(req)
+        return await self._write_scale(req, body, cur)
+
+    async def _write_scale(self, req: Request, scale: Obj, cur: Entry) -> Obj:
+        r = req.resource
+        replicas = (scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise errors.invalid("Scale", "autoscaling", req.name,
+                                 [{"type": "FieldValueInvalid", "field": "spec.replicas"}],
+                                 f'Scale.autoscaling "{req.name}" is invalid: spec.replicas: Invalid value: '
+                                 f"{replicas}: must be greater than or equal to 0")
+        rv = (scale.get("metadata") or {}).get("resourceVersion")
+        if rv and rv != str(cur.rv):
+            raise errors.conflict_modified(r.plural, r.group, req.name)
+        new = orjson.loads(cur.raw)
+        new.setdefault("spec", {})["replicas"] = replicas
+        saved = req.subresource
+        req.subresource = ""
+        try:
+            await self.update(req, new, from_patch=cur)
+        finally:
+            req.subresource = saved
+        return self.get_scale(req)
+
+    # -- delete -------------------------------------------------------------------------------------
+
+    async def delete(self, req: Request) -> tuple[Obj, bool]:
+        """Delete one object. Returns (object, finished): finished is False while finalizers hold it."""
+        r = req.resource
+        opts = self._delete_options(req)
+        entry = self._get_entry(req)
+        obj = entry.obj
+        pre = opts.get("preconditions") or {}
+        if pre.get("uid") and pre["uid"] != obj["metadata"].get("uid"):
+            raise errors.conflict(r.plural, r.group, req.name,
+                                  f"Precondition failed: UID in precondition: {pre['uid']}, "
+                                  f"UID in object meta: {obj['metadata'].get('uid')}")
+        if pre.get("resourceVersion") and pre["resourceVersion"] != str(entry.rv):
+            raise errors.conflict(r.plural, r.group, req.name,
+                                  f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
+                                  f"ResourceVersion in object meta: {entry.rv}")
+        policy = opts.get("propagationPolicy")
+        if policy is None and opts.get("orphanDependents") is not None:
+            policy = "Orphan" if opts["orphanDependents"] else "Background"
+        if policy not in (None, "Orphan", "Background", "Foreground"):
+            raise errors.invalid("DeleteOptions", "meta.k8s.io", "", [],
+                                 f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: '
+                                 f'"{policy}": supported values: "Foreground", "Background", "Orphan", "nil"')
+        finalizers = list(obj["metadata"].get("finalizers") or [])
+        extra = {"Orphan": "orphan", "Foreground": "foregroundDeletion"}.get(policy or "")
+        if extra and extra not in finalizers and self._has_dependents(req.cluster.name, obj):
+            finalizers.append(extra)
+        if r.kind == "Namespace" and r.group == "":
+            finalizers_spec = (obj.get("spec") or {}).get("finalizers") or []
+        else:
+            finalizers_spec = []
+        if req.dry_run:
+            return obj, not (finalizers or finalizers_spec)
+        if finalizers or finalizers_spec:
+            if obj["metadata"].get("deletionTimestamp"):
+                return obj, False
+            new = orjson.loads(entry.raw)
+            new["metadata"]["deletionTimestamp"] = now_rfc3339()
+            new["metadata"]["deletionGracePeriodSeconds"] = 0
+            new["metadata"]["finalizers"] = finalizers
+            if r.kind == "Namespace" and r.group == "":
+                new["status"] = {"phase": "Terminating"}
+            if not new["metadata"]["finalizers"]:
+                del new["metadata"]["finalizers"]
+            updated = await self.store.update(req.cluster.name, req.key, req.namespace, req.name, new, entry.rv)
+            await self._after(req, obj, updated.obj)
+            return updated.obj, False
+        done = await self._delete_now(req, entry.rv)
+        return done.obj, True
+
+    async def _delete_now(self, req: Request, expect: int | None) -> Entry:
+        r = req.resource
+        try:
+            entry = await self.store.delete(req.cluster.name, req.key, req.namespace, req.name, expect)
+        except StoreError as e:
+            if e.reason == "missing":
+                raise errors.not_found(r.plural, r.group, req.name) from None
+            raise errors.conflict_modified(r.plural, r.group, req.name) from None
+        await self._after(req, entry.obj, None)
+        return entry
+
+    def _delete_options(self, req: Request) -> Obj:
+        opts: Obj = {}
+        if req.body and req.body.strip():
+            try:
+                opts = decode_body(req)
+            except ApiError:
+                raise
+        for k in ("propagationPolicy", "gracePeriodSeconds", "orphanDependents"):
+            if k in req.query:
+                v: Any = req.query[k]
+                if k == "gracePeriodSeconds":
+                    v = int(v)
+                elif k == "orphanDependents":
+                    v = v == "true"
+                opts[k] = v
+        if opts.get("dryRun") == ["All"]:
+            req.query["dryRun"] = "All"
+        return opts
+
+    def _has_dependents(self, cluster: str, owner: Obj) -> bool:
+        uid = owner["metadata"].get("uid")
+        for resource in self.store.resources_of(cluster):
+            for e in self.store.list(cluster, resource):
+                for ref in e.obj["metadata"].get("ownerReferences") or ():
+                    if ref.get("uid") == uid:
+                        return True
+        return False
+
+    async def delete_collection(self, req: Request) -> list[Obj]:
+        entries, _ = self.list(req)
+        out = []
+        for e in entries:
+            meta = e.obj["metadata"]
+            sub = Request(req.method, "delete", req.cluster, req.resource, meta.get("namespace", ""), meta["name"],
+                          "", dict(req.query), req.headers, req.user, req.body)
+            try:
+                obj, _ = await self.delete(sub)
+                out.append(obj)
+            except ApiError as err:
+                if err.code != 404:
+                    raise
+        return out
+
+
+_PATCH_TYPES = ("application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, "
+                "application/strategic-merge-patch+json")
+
+
+def _patch_sets_rv(body: Any, ct: str) -> bool:
+    if ct == "application/json-patch+json":
+        return any(isinstance(op, dict) and op.get("path") == "/metadata/resourceVersion" and op.get("op") != "test"
+                   for op in body)
+    meta = body.get("metadata") if isinstance(body, dict) else None
+    return isinstance(meta, dict) and bool(meta.get("resourceVersion"))
+
+
+def _default_manager(req: Request) -> str:
+    ua = req.headers.get(b"user-agent", b"").decode("latin-1")
+    # kube uses the user agent's program name ("kubectl", "helm", "OpenAPI-Generator") as manager.
+    return ua.split("/", 1)[0] if ua else "unknown"
+
+
+def _spec_changed(new: Obj, old: Obj) -> bool:
+    keys = (set(new) | set(old)) - {"metadata", "status", "apiVersion", "kind"}
+    return any(new.get(k) != old.get(k) for k in keys)
+
+
+def _same(new: Obj, old: Obj) -> bool:
+    """True when an update would change nothing but managedFields timestamps."""
+    if new.keys() != old.keys():
+        return False
+    for k in new:
+        if k == "metadata":
+            continue
+        if new[k] != old[k]:
+            return False
+    nm, om = new["metadata"], old["metadata"]
+    for k in set(nm) | set(om):
+        if k == "resourceVersion":
+            continue
+        if k == "managedFields":
+            if _strip_times(nm.get(k)) != _strip_times(om.get(k)):
+                return False
+            continue
+        if nm.get(k) != om.get(k):
+            return False
+    return True
+
+
+def _strip_times(mf: Any) -> Any:
+    if not mf:
+        return mf
+    return [{k: v for k, v in e.items() if k != "time"} for e in mf]
+
+
+def _random_suffix() -> str:
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    import random
+
+    return "".join(random.choice(alphabet) for _ in range(5))
+
+
+def _short(obj: Obj) -> str:
+    return orjson.dumps(obj).decode()[:200]
+
+
+def parse_selectors(req: Request) -> tuple[selectors.LabelSelector | None, selectors.FieldSelector | None]:
+    """The request's labelSelector and fieldSelector, or kube's 400 for bad or unsupported ones."""
+    label_sel = field_sel = None
+    ls = req.q("labelSelector")
+    if ls:
+        try:
+            label_sel = selectors.LabelSelector.parse(ls)
+        except selectors.SelectorError as e:
+            raise errors.bad_request(str(e)) from None
+    fs = req.q("fieldSelector")
+    if fs:
+        try:
+            field_sel = selectors.FieldSelector.parse(fs)
+        except selectors.SelectorError as e:
+            raise errors.bad_request(str(e)) from None
+        r = req.resource
+        supported = selectors.supported_fields(r.group, r.kind)
+        for field, _op, _v in field_sel.requirements:
+            if field not in supported:
+                raise errors.bad_request(f'"{field}" is not a known field selector: only "metadata.name", '
+                                         f'"metadata.namespace"') if r.is_custom else errors.bad_request(
+                    f"field label not supported: {field}")
+    return label_sel, field_sel
+
+
+def to_scale(r: ResourceInfo, obj: Obj) -> Obj:
+    """The autoscaling/v1 Scale view of a scalable object."""
+    meta = obj["metadata"]
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    selector = ""
+    sel = spec.get("selector")
+    if isinstance(sel, dict):
+        if "matchLabels" in sel or "matchExpressions" in sel:
+            parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
+            for ex in sel.get("matchExpressions") or ():
+                op = ex.get("operator")
+                vals = ",".join(ex.get("values") or ())
+                if op == "In":
+                    parts.append(f"{ex['key']} in ({vals})")
+                elif op == "NotIn":
+                    parts.append(f"{ex['key']} notin ({vals})")
+                elif op == "Exists":
+                    parts.append(ex["key"])
+                elif op == "DoesNotExist":
+                    parts.append(f"!{ex['key']}")
+            selector = ",".join(parts)
+        else:
+            selector = ",".join(f"{k}={v}" for k, v in sorted(sel.items()))
+    out_status: Obj = {"replicas": int(status.get("replicas", 0) or 0)}
+    if selector:
+        out_status["selector"] = selector
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                     if k in meta},
+        "spec": {"replicas": int(spec.get("replicas", 0) or 0)},
+        "status": out_status,
+    }

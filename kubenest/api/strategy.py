@@ -1,0 +1,209 @@
+"""Per-kind behaviour plugged into the generic registry, in the spirit of kube's RESTCreateStrategy.
+
+The registry (`kubenest.api.registry`) implements create, update, patch, delete and watch once;
+a `Strategy` adds what differs between kinds: defaults, validation, what a status update may
+change, and a few kind-specific touches (cluster IPs, namespace phase). A new kind needs at most a
+small subclass registered in `STRATEGIES`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from typing import Any
+
+from kubenest.api import defaults, validation
+from kubenest.api.errors import ApiError, invalid
+from kubenest.api.resources import ResourceInfo
+from kubenest.api.schema import identity
+
+Obj = dict[str, Any]
+
+# Top-level fields that are not "spec" for generation purposes.
+_NON_SPEC = {"metadata", "status", "apiVersion", "kind"}
+# Kinds whose objects carry no spec/status split and no generation.
+_NO_GENERATION_KINDS = {"ConfigMap", "Secret", "Event", "Endpoints", "EndpointSlice", "ServiceAccount",
+                        "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "Lease", "ControllerRevision",
+                        "Namespace", "Node", "Pod", "Service", "PersistentVolume", "PersistentVolumeClaim"}
+
+
+class Strategy:
+    """Default behaviour: schema defaults and validation, spec/status split when the kind has status."""
+
+    def uses_generation(self, r: ResourceInfo) -> bool:
+        return r.is_custom or ("status" in r.subresources and r.kind not in _NO_GENERATION_KINDS)
+
+    def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
+        """Set defaults on a new object (before validation)."""
+        if r.is_custom:
+            assert r.crd_schema is not None
+            validation.crd_default(obj, r.crd_schema)
+        else:
+            defaults.apply_defaults(r.group, r.version, r.kind, obj)
+
+    def prepare_for_update(self, r: ResourceInfo, new: Obj, old: Obj, ctx: Any) -> None:
+        if r.is_custom:
+            assert r.crd_schema is not None
+            validation.crd_default(new, r.crd_schema)
+        else:
+            defaults.apply_defaults(r.group, r.version, r.kind, new)
+
+    def validate(self, r: ResourceInfo, obj: Obj, old: Obj | None, ctx: Any) -> list[dict[str, Any]]:
+        errs = validation.validate_object_meta(obj, r.namespaced, self.name_rule(r))
+        node, resolve = schema_of(r, ctx)
+        if node is not None:
+            errs += validation.validate_schema(obj, node, resolve)
+        if not r.is_custom:
+            errs += validation.validate_builtin(obj, r.kind, r.group, old)
+        return errs
+
+    def name_rule(self, r: ResourceInfo) -> str:
+        if r.kind in ("Namespace", "Service"):
+            return "dns1123label"
+        if r.kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
+            return "path-segment"
+        return "dns1123subdomain"
+
+    def after_read_status(self, new: Obj, old: Obj) -> Obj:
+        """A status write changes only status (and nothing in metadata but what kube allows)."""
+        out = dict(old)
+        if "status" in new:
+            out["status"] = new["status"]
+        else:
+            out.pop("status", None)
+        meta = dict(old["metadata"])
+        out["metadata"] = meta
+        return out
+
+
+def schema_of(r: ResourceInfo, ctx: Any) -> tuple[dict[str, Any] | None, Any]:
+    """The top-level schema node of a resource and the resolver that goes with it."""
+    if r.crd_schema is not None:
+        return r.crd_schema, identity
+    if r.definition is None:
+        return None, identity
+    schemas = ctx.cluster.schemas
+    return schemas.defs[r.definition], schemas.resolve
+
+
+class NamespaceStrategy(Strategy):
+    def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
+        super().prepare_for_create(r, obj, ctx)
+        meta = obj["metadata"]
+        meta["labels"] = dict(meta.get("labels") or {}, **{"kubernetes.io/metadata.name": meta.get("name", "")})
+        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        obj["status"] = {"phase": "Active"}
+
+    def prepare_for_update(self, r: ResourceInfo, new: Obj, old: Obj, ctx: Any) -> None:
+        super().prepare_for_update(r, new, old, ctx)
+        labels = new["metadata"].get("labels") or {}
+        labels["kubernetes.io/metadata.name"] = new["metadata"]["name"]
+        new["metadata"]["labels"] = labels
+        # spec.finalizers change only through /finalize; status only through /status.
+        new["spec"] = old.get("spec", {})
+        new["status"] = old.get("status", {})
+
+
+class ServiceStrategy(Strategy):
+    """Allocates a cluster IP from 10.96.0.0/12, unique within the service's logical cluster."""
+
+    NET = ipaddress.ip_network("10.96.0.0/12")
+
+    def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
+        super().prepare_for_create(r, obj, ctx)
+        spec = obj.setdefault("spec", {})
+        if spec.get("type") == "ExternalName":
+            return
+        ip = spec.get("clusterIP")
+        if ip == "None":
+            spec["clusterIPs"] = ["None"]
+            return
+        used = {e.obj.get("spec", {}).get("clusterIP") for e in ctx.store.list(ctx.cluster.name, "services")}
+        if ip:
+            if ip in used:
+                raise invalid("Service", "", obj["metadata"].get("name", ""),
+                              [{"type": "FieldValueInvalid", "field": "spec.clusterIPs"}],
+                              f'Service "{obj["metadata"].get("name", "")}" is invalid: spec.clusterIPs: '
+                              f"Invalid value: []string{{\"{ip}\"}}: failed to allocate IP {ip}: "
+                              "provided IP is already allocated")
+        else:
+            if not used:
+                # The first address is kube's `kubernetes` service; users start after it.
+                used = {"10.96.0.1"}
+            rnd = random.Random()
+            size = self.NET.num_addresses
+            while True:
+                cand = str(self.NET.network_address + rnd.randrange(2, size - 1))
+                if cand not in used:
+                    ip = cand
+                    break
+            spec["clusterIP"] = ip
+        spec["clusterIPs"] = [ip]
+
+    def prepare_for_update(self, r: ResourceInfo, new: Obj, old: Obj, ctx: Any) -> None:
+        super().prepare_for_update(r, new, old, ctx)
+        spec, old_spec = new.setdefault("spec", {}), old.get("spec", {})
+        for f in ("clusterIP", "clusterIPs"):
+            if f in old_spec and not spec.get(f):
+                spec[f] = old_spec[f]
+
+
+class PodStrategy(Strategy):
+    def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
+        super().prepare_for_create(r, obj, ctx)
+        status = obj.setdefault("status", {})
+        status.setdefault("phase", "Pending")
+        status.setdefault("qosClass", _qos_class(obj.get("spec", {})))
+
+
+def _qos_class(spec: Obj) -> str:
+    requests_all, limits_all, any_set = True, True, False
+    for c in spec.get("containers", []) + spec.get("initContainers", []):
+        res = c.get("resources") or {}
+        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        if req or lim:
+            any_set = True
+        for k in ("cpu", "memory"):
+            if k not in lim:
+                limits_all = False
+            elif k in req and str(req[k]) != str(lim[k]):
+                requests_all = False
+    if not any_set:
+        return "BestEffort"
+    if limits_all and requests_all:
+        return "Guaranteed"
+    return "Burstable"
+
+
+class CrdStrategy(Strategy):
+    def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
+        super().prepare_for_create(r, obj, ctx)
+        finalizers = obj["metadata"].setdefault("finalizers", [])
+        if "customresourcecleanup.apiextensions.k8s.io" not in finalizers:
+            finalizers.append("customresourcecleanup.apiextensions.k8s.io")
+        obj["status"] = {"conditions": [], "acceptedNames": {"plural": "", "kind": ""}, "storedVersions": []}
+
+
+DEFAULT = Strategy()
+STRATEGIES: dict[tuple[str, str], Strategy] = {
+    ("", "Namespace"): NamespaceStrategy(),
+    ("", "Service"): ServiceStrategy(),
+    ("", "Pod"): PodStrategy(),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): CrdStrategy(),
+}
+
+
+def for_resource(r: ResourceInfo) -> Strategy:
+    return STRATEGIES.get((r.group, r.kind), DEFAULT)
+
+
+def check(errors: list[dict[str, Any]], r: ResourceInfo, obj: Obj) -> None:
+    """Raise kube's 422 Invalid for a non-empty error list."""
+    if not errors:
+        return
+    name = (obj.get("metadata") or {}).get("name", "") or ""
+    raise invalid(r.kind, r.group, name, errors, validation.invalid_message(
+        r.kind if not r.group else f"{r.kind}.{r.group}", name, errors))
+
+
+__all__ = ["ApiError", "Strategy", "for_resource", "check", "schema_of"]

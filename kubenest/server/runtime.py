@@ -1,0 +1,154 @@
+"""Assemble and run a kubenest server: store, clusters, registry, HTTP app, TLS and credentials.
+
+`Server` is what `kubenest up` runs in the foreground and what tests and benchmarks start
+in-process on a free port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+
+import uvicorn
+import yaml
+
+from kubenest.api import crds
+from kubenest.api.clusters import ROOT, Clusters
+from kubenest.api.registry import Registry
+from kubenest.api.request import User
+from kubenest.server.app import App
+from kubenest.server.auth import ADMIN_GROUPS, AllowAll, TokenAuthenticator
+from kubenest.server.tls import ensure_certificates
+from kubenest.store.backend import Backend, MemoryBackend, SqliteBackend
+from kubenest.store.store import Store
+
+
+def default_home() -> str:
+    return os.environ.get("KUBENEST_HOME") or os.path.join(os.path.expanduser("~"), ".kubenest")
+
+
+@dataclass
+class ServerConfig:
+    data_dir: str
+    address: str = "127.0.0.1"
+    port: int = 6443
+    durable: bool = True  # False: in-memory store (tests and benchmarks of everything but the disk)
+    log_level: str = "warning"
+
+
+class Server:
+    """One kubenest API server process."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        os.makedirs(config.data_dir, exist_ok=True)
+        backend: Backend = (
+            SqliteBackend(os.path.join(config.data_dir, "kubenest.db")) if config.durable else MemoryBackend()
+        )
+        self.store = Store(backend)
+        self.clusters = Clusters(self.store)
+        self.registry = Registry(self.store)
+        self.authn = TokenAuthenticator()
+        self.admin_token = self._admin_token()
+        self.authn.add(self.admin_token, User("kubernetes-admin", ADMIN_GROUPS))
+        self.app = App(self.store, self.clusters, self.registry, self.authn, AllowAll())
+        self.crds = crds.CrdController(self.store, self.clusters, self.registry)
+        self.ca_path, self.cert_path, self.key_path = ensure_certificates(config.data_dir, config.address)
+        self._uvicorn: uvicorn.Server | None = None
+        self.port = config.port
+        self.started = asyncio.Event()
+
+    def _admin_token(self) -> str:
+        path = os.path.join(self.config.data_dir, "admin.token")
+        if os.path.exists(path):
+            return open(path).read().strip()
+        token = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+        return token
+
+    @property
+    def host_for_clients(self) -> str:
+        a = self.config.address
+        if a in ("0.0.0.0", "::", ""):
+            return "127.0.0.1"
+        return f"[{a}]" if ":" in a else a
+
+    def url(self, cluster: str = ROOT) -> str:
+        return f"https://{self.host_for_clients}:{self.port}/clusters/{cluster}"
+
+    def kubeconfig(self, cluster: str = ROOT, token: str | None = None, context: str | None = None) -> dict:
+        """A kubeconfig whose one context points at `cluster` with the admin (or given) token."""
+        ctx = context or f"kubenest-{cluster}"
+        ca = open(self.ca_path, "rb").read()
+        import base64
+
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": ctx, "cluster": {"server": self.url(cluster),
+                                                   "certificate-authority-data": base64.b64encode(ca).decode()}}],
+            "users": [{"name": ctx, "user": {"token": token or self.admin_token}}],
+            "contexts": [{"name": ctx, "context": {"cluster": ctx, "user": ctx}}],
+            "current-context": ctx,
+        }
+
+    def write_admin_kubeconfig(self) -> str:
+        path = os.path.join(self.config.data_dir, "admin.kubeconfig")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            yaml.safe_dump(self.kubeconfig(ROOT, context="kubenest"), f)
+        return path
+
+    async def prepare(self) -> None:
+        """Create the root cluster on first start and load custom resources."""
+        await self.clusters.ensure(ROOT)
+        self.crds.start()
+
+    def _socket(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.config.address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.config.address, self.config.port))
+        self.port = sock.getsockname()[1]
+        sock.listen(2048)
+        sock.setblocking(False)
+        return sock
+
+    async def serve(self, install_signal_handlers: bool = True) -> None:
+        """Serve until stopped (Ctrl-C, SIGTERM or `stop()`), then close the store cleanly."""
+        await self.prepare()
+        sock = self._socket()
+        config = uvicorn.Config(
+            self.app,
+            http="httptools",
+            loop="none",
+            lifespan="off",
+            log_level=self.config.log_level,
+            access_log=False,
+            ssl_certfile=self.cert_path,
+            ssl_keyfile=self.key_path,
+            timeout_keep_alive=120,
+            timeout_graceful_shutdown=1,
+        )
+        self._uvicorn = uvicorn.Server(config)
+        if not install_signal_handlers:
+            self._uvicorn.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.write_admin_kubeconfig()
+        task = asyncio.create_task(self._uvicorn.serve(sockets=[sock]))
+        while not self._uvicorn.started and not task.done():
+            await asyncio.sleep(0.01)
+        self.started.set()
+        try:
+            await task
+        finally:
+            self.store.close()
+
+    def stop(self) -> None:
+        self.store.close_watches()
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True

@@ -1,0 +1,145 @@
+"""Durable backends of the store.
+
+A backend persists committed writes and gives them back at start-up. The in-memory cache in
+`kubenest.store.store` serves every read; the backend exists for durability (and, for etcd and
+PostgreSQL later, for sharing between replicas).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+# One write: (key, value); value None deletes the key.
+Op = tuple[str, bytes | None]
+
+
+class Backend(Protocol):
+    def load(self) -> tuple[int, Iterator[tuple[str, int, bytes]]]:
+        """The last committed revision and every stored (key, revision, value)."""
+
+    def write(self, ops: list[Op], rv: int, done: Callable[[BaseException | None], None]) -> None:
+        """Queue `ops` committed at revision `rv`; call `done` on the event loop once durable."""
+
+    def close(self) -> None: ...
+
+
+class SqliteBackend:
+    """SQLite in WAL mode, written by one thread that commits queued writes in batches.
+
+    Each batch is one transaction with `synchronous=FULL`, so a write is on disk before `done` runs
+    (and before the client is answered), while many concurrent writes share one fsync.
+    """
+
+    def __init__(self, path: str, loop: asyncio.AbstractEventLoop | None = None, max_batch: int = 512) -> None:
+        self.path = path
+        self.max_batch = max_batch
+        self._loop = loop
+        self._queue: queue.SimpleQueue[tuple[list[Op], int, Callable[[BaseException | None], None]] | None] = (
+            queue.SimpleQueue()
+        )
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, rv INTEGER NOT NULL, value BLOB NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+        self._thread: threading.Thread | None = None
+
+    def load(self) -> tuple[int, Iterator[tuple[str, int, bytes]]]:
+        row = self._db.execute("SELECT v FROM meta WHERE k='rv'").fetchone()
+        rv = int(row[0]) if row else 0
+        return rv, iter(self._db.execute("SELECT key, rv, value FROM objects").fetchall())
+
+    def write(self, ops: list[Op], rv: int, done: Callable[[BaseException | None], None]) -> None:
+        if self._thread is None:
+            self._loop = self._loop or asyncio.get_running_loop()
+            self._thread = threading.Thread(target=self._run, name="kubenest-sqlite-writer", daemon=True)
+            self._thread.start()
+        self._queue.put((ops, rv, done))
+
+    def _run(self) -> None:
+        assert self._loop is not None
+        db = self._db
+        stop = False
+        while not stop:
+            item = self._queue.get()
+            if item is None:
+                break
+            batch = [item]
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            err: BaseException | None = None
+            try:
+                db.execute("BEGIN")
+                upserts: list[tuple[str, int, bytes]] = []
+                deletes: list[tuple[str]] = []
+                top = 0
+                for ops, rv, _ in batch:
+                    top = max(top, rv)
+                    for key, value in ops:
+                        if value is None:
+                            deletes.append((key,))
+                        else:
+                            upserts.append((key, rv, value))
+                    # Keep statement order: a delete then re-create of one key in a batch must end present.
+                    if deletes:
+                        db.executemany("DELETE FROM objects WHERE key=?", deletes)
+                        deletes.clear()
+                    if upserts:
+                        db.executemany(
+                            "INSERT INTO objects(key, rv, value) VALUES(?,?,?) "
+                            "ON CONFLICT(key) DO UPDATE SET rv=excluded.rv, value=excluded.value",
+                            upserts,
+                        )
+                        upserts.clear()
+                db.execute("INSERT INTO meta(k, v) VALUES('rv', ?) ON CONFLICT(k) DO UPDATE SET v=excluded.v", (top,))
+                db.execute("COMMIT")
+            except BaseException as e:  # noqa: BLE001 - reported to every waiting writer
+                err = e
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            callbacks = [cb for _, _, cb in batch]
+            try:
+                self._loop.call_soon_threadsafe(_run_callbacks, callbacks, err)
+            except RuntimeError:
+                return  # loop closed during shutdown
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._db.close()
+
+
+def _run_callbacks(callbacks: list[Callable[[BaseException | None], None]], err: BaseException | None) -> None:
+    for cb in callbacks:
+        cb(err)
+
+
+class MemoryBackend:
+    """No durability: for tests and benchmarks that measure everything but the disk."""
+
+    def load(self) -> tuple[int, Iterator[tuple[str, int, bytes]]]:
+        return 0, iter(())
+
+    def write(self, ops: list[Op], rv: int, done: Callable[[BaseException | None], None]) -> None:
+        asyncio.get_running_loop().call_soon(done, None)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,302 @@
+"""The revisioned object store: an in-memory cache over a durable backend, plus watch fan-out.
+
+Objects are addressed by (cluster, group-resource, namespace, name). One global revision counts
+every write of every cluster in this store; it becomes each object's `resourceVersion`.
+
+Write path: check preconditions against the cache, take the next revision, update the cache,
+queue the write to the backend, and answer the caller only when the backend reports it durable.
+Watch events are published in revision order from that durability callback, so no watcher ever sees
+a write that could still be lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from kubenest.store.backend import Backend, Op
+
+Obj = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Entry:
+    """A stored object: the parsed dict (never mutated once stored) and its JSON encoding."""
+
+    obj: Obj
+    raw: bytes
+    rv: int
+
+
+@dataclass(slots=True)
+class Event:
+    type: str  # ADDED, MODIFIED, DELETED
+    cluster: str
+    resource: str
+    namespace: str
+    name: str
+    rv: int
+    obj: Obj
+    raw: bytes
+    prev: Obj | None
+
+
+class StoreError(Exception):
+    """A precondition failed: `reason` is "exists", "missing" or "conflict"."""
+
+    def __init__(self, reason: str, current: Entry | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.current = current
+
+
+def encode(obj: Obj) -> bytes:
+    return orjson.dumps(obj)
+
+
+Bucket = dict[str, dict[str, Entry]]  # namespace -> name -> entry
+
+
+class Watcher:
+    """One watch: an unbounded queue of events, filled by the store, drained by the HTTP stream."""
+
+    __slots__ = ("queue", "namespace", "filter", "closed")
+
+    def __init__(self, namespace: str | None, filt: Callable[[Event], Event | None] | None) -> None:
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self.namespace = namespace
+        self.filter = filt
+        self.closed = False
+
+
+class Store:
+    """Cache + backend + watch hub for every logical cluster of one server."""
+
+    def __init__(self, backend: Backend, history: int = 20000) -> None:
+        self.backend = backend
+        self.rv = 0  # last revision handed out
+        self.committed_rv = 0  # last revision known durable and published
+        # (cluster, resource) -> namespace -> name -> Entry
+        self._buckets: dict[tuple[str, str], Bucket] = {}
+        self._history: collections.deque[Event] = collections.deque(maxlen=history)
+        self._watchers: dict[tuple[str, str], set[Watcher]] = {}
+        self._load()
+
+    # -- start-up -----------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        rv, rows = self.backend.load()
+        top = rv
+        for key, obj_rv, raw in rows:
+            cluster, resource, namespace, name = split_key(key)
+            obj = orjson.loads(raw)
+            self._buckets.setdefault((cluster, resource), {}).setdefault(namespace, {})[name] = Entry(obj, raw, obj_rv)
+            top = max(top, obj_rv)
+        self.rv = self.committed_rv = top
+
+    def _bucket(self, cluster: str, resource: str) -> Bucket:
+        return self._buckets.setdefault((cluster, resource), {})
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def get(self, cluster: str, resource: str, namespace: str, name: str) -> Entry | None:
+        b = self._buckets.get((cluster, resource))
+        if b is None:
+            return None
+        ns = b.get(namespace)
+        return ns.get(name) if ns else None
+
+    def list(self, cluster: str, resource: str, namespace: str | None = None) -> Iterator[Entry]:
+        """Entries of one resource in one cluster (one namespace, or all), ordered by namespace/name."""
+        b = self._buckets.get((cluster, resource))
+        if not b:
+            return
+        if namespace is not None:
+            ns = b.get(namespace)
+            if ns:
+                for name in sorted(ns):
+                    yield ns[name]
+            return
+        for nsname in sorted(b):
+            ns = b[nsname]
+            for name in sorted(ns):
+                yield ns[name]
+
+    def count(self, cluster: str, resource: str, namespace: str | None = None) -> int:
+        b = self._buckets.get((cluster, resource))
+        if not b:
+            return 0
+        if namespace is not None:
+            return len(b.get(namespace, ()))
+        return sum(len(ns) for ns in b.values())
+
+    def clusters_with(self, resource: str) -> list[str]:
+        """Clusters holding at least one object of `resource`."""
+        return [c for (c, r), b in self._buckets.items() if r == resource and any(b.values())]
+
+    def resources_of(self, cluster: str) -> list[str]:
+        return [r for (c, r), b in self._buckets.items() if c == cluster and any(b.values())]
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def _next_rv(self) -> int:
+        self.rv += 1
+        return self.rv
+
+    async def create(self, cluster: str, resource: str, namespace: str, name: str, obj: Obj) -> Entry:
+        """Store a new object; sets metadata.resourceVersion. Raises StoreError("exists")."""
+        ns = self._bucket(cluster, resource).setdefault(namespace, {})
+        if name in ns:
+            raise StoreError("exists", ns[name])
+        rv = self._next_rv()
+        obj["metadata"]["resourceVersion"] = str(rv)
+        entry = Entry(obj, encode(obj), rv)
+        ns[name] = entry
+        await self._commit(Event("ADDED", cluster, resource, namespace, name, rv, obj, entry.raw, None))
+        return entry
+
+    async def update(
+        self, cluster: str, resource: str, namespace: str, name: str, obj: Obj, expect_rv: int | None = None
+    ) -> Entry:
+        """Replace an existing object. `expect_rv` (if given) must match the stored revision."""
+        ns = self._bucket(cluster, resource).get(namespace)
+        old = ns.get(name) if ns else None
+        if old is None or ns is None:
+            raise StoreError("missing")
+        if expect_rv is not None and expect_rv != old.rv:
+            raise StoreError("conflict", old)
+        rv = self._next_rv()
+        obj["metadata"]["resourceVersion"] = str(rv)
+        entry = Entry(obj, encode(obj), rv)
+        ns[name] = entry
+        await self._commit(Event("MODIFIED", cluster, resource, namespace, name, rv, obj, entry.raw, old.obj))
+        return entry
+
+    async def delete(
+        self, cluster: str, resource: str, namespace: str, name: str, expect_rv: int | None = None
+    ) -> Entry:
+        """Remove an object; the returned entry carries the deletion revision."""
+        ns = self._bucket(cluster, resource).get(namespace)
+        old = ns.get(name) if ns else None
+        if old is None or ns is None:
+            raise StoreError("missing")
+        if expect_rv is not None and expect_rv != old.rv:
+            raise StoreError("conflict", old)
+        rv = self._next_rv()
+        del ns[name]
+        obj = dict(old.obj)
+        obj["metadata"] = dict(obj["metadata"], resourceVersion=str(rv))
+        entry = Entry(obj, encode(obj), rv)
+        await self._commit(Event("DELETED", cluster, resource, namespace, name, rv, obj, entry.raw, old.obj))
+        return entry
+
+    async def _commit(self, event: Event) -> None:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        key = make_key(event.cluster, event.resource, event.namespace, event.name)
+        op: Op = (key, None if event.type == "DELETED" else event.raw)
+
+        def done(err: BaseException | None) -> None:
+            if err is None:
+                self._publish(event)
+                if not fut.done():
+                    fut.set_result(None)
+            elif not fut.done():
+                fut.set_exception(err)
+
+        self.backend.write([op], event.rv, done)
+        await fut
+
+    def drop_cluster(self, cluster: str) -> list[tuple[str, str, str]]:
+        """Forget every cached object of `cluster` (the caller deletes them durably)."""
+        gone: list[tuple[str, str, str]] = []
+        for key in [k for k in self._buckets if k[0] == cluster]:
+            for nsname, ns in self._buckets.pop(key).items():
+                gone.extend((key[1], nsname, n) for n in ns)
+        return gone
+
+    # -- watch --------------------------------------------------------------------------------------
+
+    def _publish(self, event: Event) -> None:
+        self.committed_rv = max(self.committed_rv, event.rv)
+        self._history.append(event)
+        for key in ((event.cluster, event.resource), ("*", event.resource)):
+            watchers = self._watchers.get(key)
+            if not watchers:
+                continue
+            for w in watchers:
+                if w.namespace is not None and w.namespace != event.namespace:
+                    continue
+                ev: Event | None = event
+                if w.filter is not None:
+                    ev = w.filter(event)
+                if ev is not None:
+                    w.queue.put_nowait(ev)
+
+    def oldest_history_rv(self) -> int:
+        """Revisions strictly older than this (and than the current one) are outside the window."""
+        if self._history and len(self._history) == self._history.maxlen:
+            return self._history[0].rv
+        return 0
+
+    def watch(
+        self,
+        cluster: str,
+        resource: str,
+        namespace: str | None,
+        since_rv: int | None,
+        filt: Callable[[Event], Event | None] | None = None,
+    ) -> Watcher:
+        """Register a watcher; with `since_rv`, first queue the history events after it.
+
+        Raises StoreError("expired") when `since_rv` is older than the history window.
+        """
+        w = Watcher(namespace, filt)
+        if since_rv is not None and since_rv < self.committed_rv:
+            oldest = self.oldest_history_rv()
+            if oldest and since_rv < oldest - 1:
+                raise StoreError("expired")
+            for ev in self._history:
+                if ev.rv <= since_rv:
+                    continue
+                if (cluster != "*" and ev.cluster != cluster) or ev.resource != resource:
+                    continue
+                if namespace is not None and ev.namespace != namespace:
+                    continue
+                out = filt(ev) if filt is not None else ev
+                if out is not None:
+                    w.queue.put_nowait(out)
+        self._watchers.setdefault((cluster, resource), set()).add(w)
+        return w
+
+    def unwatch(self, cluster: str, resource: str, w: Watcher) -> None:
+        w.closed = True
+        ws = self._watchers.get((cluster, resource))
+        if ws is not None:
+            ws.discard(w)
+            if not ws:
+                del self._watchers[(cluster, resource)]
+
+    def close_watches(self) -> None:
+        """End every open watch (their streams finish cleanly)."""
+        for ws in self._watchers.values():
+            for w in ws:
+                w.queue.put_nowait(None)
+
+    def close(self) -> None:
+        self.close_watches()
+        self.backend.close()
+
+
+def make_key(cluster: str, resource: str, namespace: str, name: str) -> str:
+    return f"/{cluster}/{resource}/{namespace}/{name}"
+
+
+def split_key(key: str) -> tuple[str, str, str, str]:
+    _, cluster, resource, namespace, name = key.split("/", 4)
+    return cluster, resource, namespace, name

@@ -1,0 +1,82 @@
+"""Shared fixtures: one real server per test session, one fresh logical cluster per test.
+
+Logical clusters cost milliseconds, so every test gets its own and tests never see each other's
+objects. Clients are the real ones: kubectl and helm binaries, the official Python client.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from kubenest.testing import ServerThread
+from tests import binaries
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def bins() -> tuple[str, str]:
+    return binaries.ensure()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[ServerThread]:
+    st = ServerThread()
+    yield st
+    st.stop()
+
+
+@dataclass
+class Cluster:
+    """A logical cluster made for one test, with its kubeconfig and real clients."""
+
+    server: ServerThread
+    name: str
+    kubeconfig: str
+    kubectl_bin: str
+    helm_bin: str
+
+    def run(self, binary: str, *args: str, input: str | None = None, check: bool = True,
+            timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        full_env = dict(os.environ, KUBECONFIG=self.kubeconfig, HOME=self.server.data_dir, **(env or {}))
+        proc = subprocess.run([binary, *args], input=input, capture_output=True, text=True, timeout=timeout,
+                              env=full_env)
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"{os.path.basename(binary)} {' '.join(args)} exited {proc.returncode}\n"
+                f"stdout: {proc.stdout}\nstderr: {proc.stderr}"
+            )
+        return proc
+
+    def kubectl(self, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+        return self.run(self.kubectl_bin, *args, **kw)
+
+    def helm(self, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+        return self.run(self.helm_bin, *args, **kw)
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.kubectl(*args, "-o", "json").stdout)
+
+    def apply(self, manifest: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.kubectl("apply", "-f", "-", *args, input=manifest)
+
+
+def make_cluster(server: ServerThread, bins: tuple[str, str], hint: str, version: str = "1.37") -> Cluster:
+    base = re.sub(r"[^a-z0-9-]+", "-", hint.lower()).strip("-")[:40].strip("-")
+    name = f"{base}-{next(_counter)}"
+    server.create_cluster(name, version)
+    return Cluster(server, name, server.write_kubeconfig(name), bins[0], bins[1])
+
+
+@pytest.fixture
+def cluster(server: ServerThread, bins: tuple[str, str], request: pytest.FixtureRequest) -> Cluster:
+    return make_cluster(server, bins, request.node.name)
