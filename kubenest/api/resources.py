@@ -247,6 +247,8 @@ class ApiSurface:
             verbs = CREATE_ONLY
         elif kind == "ComponentStatus":
             verbs = ("get", "list")
+        elif (group, kind) == ("", "Namespace"):
+            verbs = tuple(v for v in ALL_VERBS if v != "deletecollection")
         scale = ScaleInfo() if "scale" in subs else None
         if kind == "ReplicationController":
             scale = ScaleInfo(label_selector=None)
