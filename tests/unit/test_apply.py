@@ -1,0 +1,646 @@
+"""Server-side apply and managedFields tracking (kubenest.api.apply) against kube's behaviour."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from kubenest.api import schema
+from kubenest.api.apply import (
+    LAST_APPLIED_ANNOTATION,
+    ApplyConflict,
+    ApplyError,
+    fields_v1,
+    server_side_apply,
+    track_update,
+)
+
+T1 = "2024-05-01T10:00:00Z"
+T2 = "2024-05-01T11:00:00Z"
+T3 = "2024-05-01T12:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def s() -> schema.Schemas:
+    return schema.load("1.37")
+
+
+def _deployment_node(s: schema.Schemas) -> dict[str, Any]:
+    node = s.for_kind("apps", "v1", "Deployment")
+    assert node is not None
+    return node
+
+
+def _configmap_node(s: schema.Schemas) -> dict[str, Any]:
+    node = s.for_kind("", "v1", "ConfigMap")
+    assert node is not None
+    return node
+
+
+def deployment(
+    replicas: int = 2, image: str = "nginx:1.25", containers: list[str] | None = None
+) -> dict[str, Any]:
+    names = containers or ["nginx"]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {
+                    "containers": [
+                        {"name": n, "image": image, "ports": [{"containerPort": 80 + i}]}
+                        for i, n in enumerate(names)
+                    ]
+                },
+            },
+        },
+    }
+
+
+def configmap(data: dict[str, str], labels: dict[str, str] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": "settings", "namespace": "default"}
+    if labels is not None:
+        meta["labels"] = labels
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
+
+
+def apply_deploy(
+    s: schema.Schemas,
+    live: dict[str, Any] | None,
+    config: dict[str, Any],
+    manager: str,
+    force: bool = False,
+    now: str = T1,
+    subresource: str = "",
+) -> dict[str, Any]:
+    out = server_side_apply(
+        live, config, manager, force, _deployment_node(s), s.resolve, "apps/v1", now, subresource
+    )
+    out["metadata"].setdefault("uid", "uid-1")
+    return out
+
+
+def apply_cm(
+    s: schema.Schemas,
+    live: dict[str, Any] | None,
+    config: dict[str, Any],
+    manager: str,
+    force: bool = False,
+    now: str = T1,
+) -> dict[str, Any]:
+    out = server_side_apply(live, config, manager, force, _configmap_node(s), s.resolve, "v1", now)
+    out["metadata"].setdefault("uid", "uid-1")
+    return out
+
+
+def created_by_update(s: schema.Schemas, obj: dict[str, Any], manager: str, now: str = T1) -> dict[str, Any]:
+    new = copy.deepcopy(obj)
+    track_update(None, new, manager, _deployment_node(s), s.resolve, "apps/v1", now)
+    new["metadata"]["uid"] = "uid-1"
+    return new
+
+
+def entry(obj: dict[str, Any], manager: str, operation: str | None = None) -> dict[str, Any]:
+    found = [
+        e
+        for e in obj["metadata"]["managedFields"]
+        if e["manager"] == manager and (operation is None or e["operation"] == operation)
+    ]
+    assert len(found) == 1, obj["metadata"].get("managedFields")
+    return found[0]
+
+
+def managers(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(e["manager"], e["operation"]) for e in obj["metadata"].get("managedFields", [])]
+
+
+PORT_80 = 'k:{"containerPort":80,"protocol":"TCP"}'
+NGINX = 'k:{"name":"nginx"}'
+
+
+def test_apply_create_records_apply_entry_with_exact_fields(s: schema.Schemas) -> None:
+    obj = apply_deploy(s, None, deployment(), "kubectl")
+
+    assert obj["spec"]["replicas"] == 2
+    assert obj["metadata"]["managedFields"] == [
+        {
+            "manager": "kubectl",
+            "operation": "Apply",
+            "apiVersion": "apps/v1",
+            "time": T1,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {
+                "f:metadata": {"f:labels": {"f:app": {}}},
+                "f:spec": {
+                    "f:replicas": {},
+                    "f:selector": {},
+                    "f:template": {
+                        "f:metadata": {"f:labels": {"f:app": {}}},
+                        "f:spec": {
+                            "f:containers": {
+                                NGINX: {
+                                    ".": {},
+                                    "f:image": {},
+                                    "f:name": {},
+                                    "f:ports": {PORT_80: {".": {}, "f:containerPort": {}}},
+                                }
+                            }
+                        },
+                    },
+                },
+            },
+        }
+    ]
+
+
+def test_fields_v1_pod_exact_json_with_container_and_port_keys(s: schema.Schemas) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "p",
+            "namespace": "default",
+            "uid": "x",
+            "resourceVersion": "5",
+            "annotations": {"a": "b"},
+            "finalizers": ["example.com/f"],
+        },
+        "spec": {
+            "containers": [
+                {
+                    "name": "x",
+                    "image": "busybox",
+                    "command": ["sleep", "1"],
+                    "ports": [
+                        {"containerPort": 80, "protocol": "TCP"},
+                        {"containerPort": 53, "protocol": "UDP"},
+                    ],
+                    "env": [{"name": "A", "value": "1"}],
+                    "resources": {},
+                },
+            ],
+            "restartPolicy": "Never",
+        },
+    }
+    node = s.for_kind("", "v1", "Pod")
+    assert node is not None
+
+    got = json.dumps(fields_v1(pod, node, s.resolve), separators=(",", ":"))
+
+    assert got == (
+        '{"f:metadata":{"f:annotations":{"f:a":{}},"f:finalizers":{"v:\\"example.com/f\\"":{}}},'
+        '"f:spec":{"f:containers":{"k:{\\"name\\":\\"x\\"}":{".":{},"f:command":{},'
+        '"f:env":{"k:{\\"name\\":\\"A\\"}":{".":{},"f:name":{},"f:value":{}}},"f:image":{},"f:name":{},'
+        '"f:ports":{"k:{\\"containerPort\\":53,\\"protocol\\":\\"UDP\\"}":{".":{},"f:containerPort":{},"f:protocol":{}},'
+        '"k:{\\"containerPort\\":80,\\"protocol\\":\\"TCP\\"}":{".":{},"f:containerPort":{},"f:protocol":{}}},'
+        '"f:resources":{}}},"f:restartPolicy":{}}}'
+    )
+
+
+def test_create_update_entry_marks_new_maps_and_items_but_not_value_structs(s: schema.Schemas) -> None:
+    obj = created_by_update(s, deployment(), "kubectl-create")
+
+    fields = entry(obj, "kubectl-create", "Update")["fieldsV1"]
+    # spec, template, template.metadata exist in the empty Go object, so no "." on them;
+    # labels maps and the ports list are new, so they are owned themselves too.
+    assert fields == {
+        "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+        "f:spec": {
+            "f:replicas": {},
+            "f:selector": {},
+            "f:template": {
+                "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+                "f:spec": {
+                    "f:containers": {
+                        NGINX: {
+                            ".": {},
+                            "f:image": {},
+                            "f:name": {},
+                            "f:ports": {".": {}, PORT_80: {".": {}, "f:containerPort": {}}},
+                        }
+                    }
+                },
+            },
+        },
+    }
+    assert entry(obj, "kubectl-create")["time"] == T1
+
+
+def test_second_manager_conflicts_with_kubes_message(s: schema.Schemas) -> None:
+    live = created_by_update(s, deployment(replicas=2), "kubectl-client-side-apply")
+
+    with pytest.raises(ApplyConflict) as err:
+        apply_deploy(s, live, deployment(replicas=5), "helm", now=T2)
+
+    assert err.value.message() == (
+        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas'
+    )
+    assert err.value.conflicts == [("kubectl-client-side-apply", ".spec.replicas")]
+    assert err.value.causes == [
+        {
+            "type": "FieldManagerConflict",
+            "message": 'conflict with "kubectl-client-side-apply" using apps/v1',
+            "field": ".spec.replicas",
+        }
+    ]
+
+
+def test_several_conflicts_are_listed_per_manager_with_key_paths(s: schema.Schemas) -> None:
+    live = apply_deploy(s, None, deployment(replicas=2), "ops")
+
+    with pytest.raises(ApplyConflict) as err:
+        apply_deploy(s, live, deployment(replicas=3, image="nginx:2"), "helm", now=T2)
+
+    # An Apply manager is printed without "using <version>".
+    assert err.value.message() == (
+        'Apply failed with 2 conflicts: conflicts with "ops":\n'
+        "- .spec.replicas\n"
+        '- .spec.template.spec.containers[name="nginx"].image'
+    )
+
+
+def test_force_takes_ownership_from_the_other_manager(s: schema.Schemas) -> None:
+    live = created_by_update(s, deployment(replicas=2), "kubectl-client-side-apply")
+
+    obj = apply_deploy(s, live, deployment(replicas=5), "helm", force=True, now=T2)
+
+    assert obj["spec"]["replicas"] == 5
+    assert "f:replicas" in entry(obj, "helm", "Apply")["fieldsV1"]["f:spec"]
+    assert "f:replicas" not in entry(obj, "kubectl-client-side-apply")["fieldsV1"]["f:spec"]
+    # Fields both set to the same value stay shared.
+    assert "f:selector" in entry(obj, "kubectl-client-side-apply")["fieldsV1"]["f:spec"]
+    assert entry(obj, "helm")["time"] == T2
+
+
+def test_equal_values_do_not_conflict_and_ownership_is_shared(s: schema.Schemas) -> None:
+    live = apply_deploy(s, None, deployment(replicas=2), "ops")
+
+    obj = apply_deploy(s, live, deployment(replicas=2), "helm", now=T2)
+
+    assert "f:replicas" in entry(obj, "helm")["fieldsV1"]["f:spec"]
+    assert "f:replicas" in entry(obj, "ops")["fieldsV1"]["f:spec"]
+    # Nothing changed, so the object is the live one and the new applier's entry carries no time.
+    assert obj["spec"] == live["spec"]
+    assert "time" not in entry(obj, "helm")
+    assert entry(obj, "ops")["time"] == T1
+
+
+def test_field_a_manager_stopped_applying_is_removed(s: schema.Schemas) -> None:
+    live = apply_cm(s, None, configmap({"x": "1", "y": "2"}, labels={"a": "1", "b": "2"}), "deployer")
+
+    obj = apply_cm(s, live, configmap({"x": "1"}, labels={"a": "1"}), "deployer", now=T2)
+
+    assert obj["data"] == {"x": "1"}
+    assert obj["metadata"]["labels"] == {"a": "1"}
+    assert entry(obj, "deployer")["fieldsV1"] == {
+        "f:data": {"f:x": {}},
+        "f:metadata": {"f:labels": {"f:a": {}}},
+    }
+
+
+def test_field_co_owned_by_another_applier_is_kept(s: schema.Schemas) -> None:
+    live = apply_cm(s, None, configmap({"x": "1", "y": "2"}), "deployer")
+    live = apply_cm(s, live, configmap({"y": "2"}), "sidecar-injector", now=T2)
+
+    obj = apply_cm(s, live, configmap({"x": "1"}), "deployer", now=T3)
+
+    assert obj["data"] == {"x": "1", "y": "2"}
+    assert entry(obj, "deployer")["fieldsV1"] == {"f:data": {"f:x": {}}}
+    assert entry(obj, "sidecar-injector")["fieldsV1"] == {"f:data": {"f:y": {}}}
+
+
+def test_field_owned_by_an_updater_survives_the_appliers_removal(s: schema.Schemas) -> None:
+    live = apply_cm(s, None, configmap({"x": "1", "y": "2"}), "deployer")
+    edited = copy.deepcopy(live)
+    edited["data"]["y"] = "3"
+    track_update(live, edited, "kubectl-edit", _configmap_node(s), s.resolve, "v1", T2)
+
+    obj = apply_cm(s, edited, configmap({"x": "1"}), "deployer", now=T3)
+
+    assert obj["data"] == {"x": "1", "y": "3"}
+    assert entry(obj, "kubectl-edit")["fieldsV1"] == {"f:data": {"f:y": {}}}
+
+
+def test_container_dropped_from_the_configuration_is_removed(s: schema.Schemas) -> None:
+    live = apply_deploy(s, None, deployment(containers=["app", "sidecar"]), "helm")
+
+    obj = apply_deploy(s, live, deployment(containers=["app"]), "helm", now=T2)
+
+    assert [c["name"] for c in obj["spec"]["template"]["spec"]["containers"]] == ["app"]
+    owned = entry(obj, "helm")["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    assert list(owned) == ['k:{"name":"app"}']
+
+
+def test_map_lists_merge_by_key_and_sets_union_across_managers(s: schema.Schemas) -> None:
+    first = deployment(containers=["app"])
+    first["metadata"]["finalizers"] = ["a.example.com/f"]
+    live = apply_deploy(s, None, first, "helm")
+    second = deployment(containers=["sidecar"])
+    second["metadata"]["finalizers"] = ["b.example.com/f"]
+    del second["spec"]["replicas"]
+
+    obj = apply_deploy(s, live, second, "mesh", now=T2)
+
+    assert [c["name"] for c in obj["spec"]["template"]["spec"]["containers"]] == ["app", "sidecar"]
+    assert obj["metadata"]["finalizers"] == ["a.example.com/f", "b.example.com/f"]
+    assert entry(obj, "mesh")["fieldsV1"]["f:metadata"]["f:finalizers"] == {'v:"b.example.com/f"': {}}
+
+
+def test_atomic_list_is_replaced_and_owned_whole(s: schema.Schemas) -> None:
+    config = deployment()
+    config["spec"]["template"]["spec"]["tolerations"] = [{"key": "a", "operator": "Exists"}]
+    live = apply_deploy(s, None, config, "helm")
+    config["spec"]["template"]["spec"]["tolerations"] = [{"key": "b", "operator": "Exists"}]
+
+    obj = apply_deploy(s, live, config, "helm", now=T2)
+
+    assert obj["spec"]["template"]["spec"]["tolerations"] == [{"key": "b", "operator": "Exists"}]
+    assert entry(obj, "helm")["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:tolerations"] == {}
+
+
+def test_update_takes_ownership_of_changed_fields(s: schema.Schemas) -> None:
+    live = apply_deploy(s, None, deployment(replicas=2), "kubectl")
+    new = copy.deepcopy(live)
+    new["spec"]["replicas"] = 7
+
+    track_update(live, new, "kubectl-scale", _deployment_node(s), s.resolve, "apps/v1", T2)
+
+    assert managers(new) == [("kubectl", "Apply"), ("kubectl-scale", "Update")]
+    assert entry(new, "kubectl-scale") == {
+        "manager": "kubectl-scale",
+        "operation": "Update",
+        "apiVersion": "apps/v1",
+        "time": T2,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:spec": {"f:replicas": {}}},
+    }
+    assert "f:replicas" not in entry(new, "kubectl")["fieldsV1"]["f:spec"]
+    with pytest.raises(ApplyConflict) as err:
+        apply_deploy(s, new, deployment(replicas=2), "kubectl", now=T3)
+    assert err.value.message() == (
+        'Apply failed with 1 conflict: conflict with "kubectl-scale" using apps/v1: .spec.replicas'
+    )
+
+
+def test_update_that_changes_nothing_adds_no_manager(s: schema.Schemas) -> None:
+    live = apply_deploy(s, None, deployment(), "kubectl")
+    new = copy.deepcopy(live)
+
+    track_update(live, new, "kubectl-edit", _deployment_node(s), s.resolve, "apps/v1", T2)
+
+    assert managers(new) == [("kubectl", "Apply")]
+
+
+def test_update_removing_a_field_drops_it_and_empty_managers(s: schema.Schemas) -> None:
+    live = apply_cm(s, None, configmap({"x": "1"}), "deployer")
+    new = copy.deepcopy(live)
+    del new["data"]
+
+    track_update(live, new, "cleaner", _configmap_node(s), s.resolve, "v1", T2)
+
+    # The only applier lost its only field; the updater removed but set nothing.
+    assert "managedFields" not in new["metadata"]
+
+
+def test_update_request_with_empty_managed_fields_resets_them(s: schema.Schemas) -> None:
+    live = apply_deploy(s, None, deployment(), "kubectl")
+    new = copy.deepcopy(live)
+    new["metadata"]["managedFields"] = []
+
+    track_update(live, new, "kubectl-edit", _deployment_node(s), s.resolve, "apps/v1", T2)
+
+    assert "managedFields" not in new["metadata"]
+
+
+def test_update_request_managed_fields_are_honoured(s: schema.Schemas) -> None:
+    live = apply_deploy(s, None, deployment(), "kubectl")
+    new = copy.deepcopy(live)
+    new["metadata"]["managedFields"][0]["manager"] = "renamed"
+
+    track_update(live, new, "kubectl-edit", _deployment_node(s), s.resolve, "apps/v1", T2)
+
+    assert managers(new) == [("renamed", "Apply")]
+
+
+def test_subresource_update_ignores_request_managed_fields_and_is_its_own_entry(s: schema.Schemas) -> None:
+    live = apply_deploy(s, None, deployment(), "kubectl")
+    new = copy.deepcopy(live)
+    new["metadata"]["managedFields"] = []
+    new["status"] = {"replicas": 2}
+
+    track_update(
+        live, new, "kube-controller-manager", _deployment_node(s), s.resolve, "apps/v1", T2, "status"
+    )
+
+    status_entry = entry(new, "kube-controller-manager")
+    assert status_entry["subresource"] == "status"
+    assert status_entry["fieldsV1"] == {"f:status": {"f:replicas": {}}}
+    assert managers(new) == [("kubectl", "Apply"), ("kube-controller-manager", "Update")]
+
+
+def test_update_of_an_untracked_object_stays_untracked(s: schema.Schemas) -> None:
+    live = deployment()
+    live["metadata"]["uid"] = "uid-1"
+    new = copy.deepcopy(live)
+    new["spec"]["replicas"] = 4
+
+    track_update(live, new, "kubectl-edit", _deployment_node(s), s.resolve, "apps/v1", T2)
+
+    assert "managedFields" not in new["metadata"]
+
+
+def test_apply_to_an_untracked_object_conflicts_with_before_first_apply(s: schema.Schemas) -> None:
+    live = deployment(replicas=2)
+    live["metadata"]["uid"] = "uid-1"
+
+    with pytest.raises(ApplyConflict) as err:
+        apply_deploy(s, live, deployment(replicas=3), "helm", now=T2)
+    assert err.value.message() == (
+        'Apply failed with 1 conflict: conflict with "before-first-apply" using apps/v1: .spec.replicas'
+    )
+
+    obj = apply_deploy(s, live, deployment(replicas=2), "helm", now=T2)
+    assert managers(obj) == [("helm", "Apply"), ("before-first-apply", "Update")]
+
+
+def test_kubectl_server_side_takes_over_its_client_side_fields(s: schema.Schemas) -> None:
+    config = deployment(replicas=2)
+    live = copy.deepcopy(config)
+    live["metadata"]["annotations"] = {LAST_APPLIED_ANNOTATION: json.dumps(config)}
+    live = created_by_update(s, live, "kubectl-client-side-apply")
+    changed = deployment(replicas=3)
+
+    # Another manager still conflicts on the same field...
+    with pytest.raises(ApplyConflict):
+        apply_deploy(s, live, changed, "other", now=T2)
+    # ...but kubectl may take fields its last-applied configuration still describes.
+    obj = apply_deploy(s, live, changed, "kubectl", now=T2)
+
+    assert obj["spec"]["replicas"] == 3
+    assert "f:replicas" not in entry(obj, "kubectl-client-side-apply")["fieldsV1"]["f:spec"]
+    annotation = obj["metadata"]["annotations"][LAST_APPLIED_ANNOTATION]
+    assert annotation.endswith("\n")
+    assert json.loads(annotation) == changed
+
+
+def test_apply_refuses_duplicate_map_list_keys_with_kubes_message(s: schema.Schemas) -> None:
+    config = deployment()
+    config["spec"]["template"]["spec"]["containers"].append({"name": "nginx", "image": "other"})
+
+    with pytest.raises(ApplyError) as err:
+        apply_deploy(s, None, config, "kubectl")
+
+    assert err.value.code == 500
+    assert err.value.message == (
+        "failed to create typed patch object (default/web; apps/v1, Kind=Deployment): "
+        '.spec.template.spec.containers: duplicate entries for key [name="nginx"]'
+    )
+
+
+def test_apply_refuses_item_without_any_key(s: schema.Schemas) -> None:
+    config = deployment()
+    config["spec"]["template"]["spec"]["containers"].append({"image": "other"})
+
+    with pytest.raises(ApplyError) as err:
+        apply_deploy(s, None, config, "kubectl")
+
+    assert err.value.message.endswith(
+        ".spec.template.spec.containers: element 1: associative list with keys has an element that omits all "
+        'key fields ["name"] (and doesn\'t have default values for any key fields)'
+    )
+
+
+def test_apply_refuses_managed_fields_and_wrong_version(s: schema.Schemas) -> None:
+    config = deployment()
+    config["metadata"]["managedFields"] = []
+    with pytest.raises(ApplyError) as err:
+        apply_deploy(s, None, config, "kubectl")
+    assert (err.value.code, err.value.message) == (400, "metadata.managedFields must be nil")
+
+    config = deployment()
+    config["apiVersion"] = "apps/v1beta2"
+    with pytest.raises(ApplyError) as err:
+        apply_deploy(s, None, config, "kubectl")
+    assert err.value.message == "invalid object type: apps/v1beta2, Kind=Deployment"
+
+
+def test_apply_and_update_entries_of_one_manager_are_separate_and_sorted(s: schema.Schemas) -> None:
+    live = created_by_update(s, deployment(replicas=2), "helm", now=T1)
+
+    obj = apply_deploy(s, live, deployment(replicas=3), "helm", force=True, now=T2)
+
+    # Apply entries sort before Update entries, whatever their times.
+    assert managers(obj) == [("helm", "Apply"), ("helm", "Update")]
+    assert "f:replicas" not in entry(obj, "helm", "Update")["fieldsV1"]["f:spec"]
+
+
+def test_apply_with_subresource_is_tracked_under_it(s: schema.Schemas) -> None:
+    live = apply_deploy(s, None, deployment(replicas=2), "kubectl")
+    scale = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"replicas": 9},
+    }
+
+    obj = apply_deploy(s, live, scale, "autoscaler", force=True, now=T2, subresource="scale")
+
+    e = entry(obj, "autoscaler")
+    assert (e["operation"], e["subresource"], e["fieldsV1"]) == (
+        "Apply",
+        "scale",
+        {"f:spec": {"f:replicas": {}}},
+    )
+
+
+def test_more_than_ten_update_managers_fold_into_ancient_changes(s: schema.Schemas) -> None:
+    node = _configmap_node(s)
+    obj = apply_cm(s, None, configmap({}), "base")
+    for i in range(12):
+        new = copy.deepcopy(obj)
+        new["data"][f"k{i}"] = "v"
+        track_update(obj, new, f"writer-{i:02d}", node, s.resolve, "v1", f"2024-05-01T10:{i:02d}:00Z")
+        obj = new
+
+    names = [m for m, op in managers(obj) if op == "Update"]
+    assert len(names) == 10
+    assert "ancient-changes" in names
+    assert "writer-00" not in names and "writer-01" not in names and "writer-02" not in names
+    ancient = entry(obj, "ancient-changes")["fieldsV1"]["f:data"]
+    assert set(ancient) == {"f:k0", "f:k1", "f:k2"}
+
+
+def test_custom_resource_preserved_fields_are_granular_maps_and_atomic_lists() -> None:
+    crd: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "size": {"type": "integer"},
+                    "config": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                    "items": {
+                        "type": "array",
+                        "x-kubernetes-list-type": "map",
+                        "x-kubernetes-list-map-keys": ["id"],
+                        "items": {
+                            "type": "object",
+                            "properties": {"id": {"type": "string"}, "v": {"type": "integer"}},
+                        },
+                    },
+                },
+            }
+        },
+    }
+    config = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w", "labels": {"a": "b"}},
+        "spec": {"size": 1, "config": {"k": {"n": 1}, "l": [1, 2]}, "items": [{"id": "i1", "v": 1}]},
+    }
+
+    obj = server_side_apply(None, config, "m", False, crd, schema.identity, "example.com/v1", T1)
+
+    assert entry(obj, "m")["fieldsV1"] == {
+        "f:metadata": {"f:labels": {"f:a": {}}},
+        "f:spec": {
+            "f:config": {"f:k": {".": {}, "f:n": {}}, "f:l": {}},
+            "f:items": {'k:{"id":"i1"}': {".": {}, "f:id": {}, "f:v": {}}},
+            "f:size": {},
+        },
+    }
+    second = copy.deepcopy(config)
+    second["spec"] = {"items": [{"id": "i2", "v": 2}]}
+    merged = server_side_apply(obj, second, "n", False, crd, schema.identity, "example.com/v1", T2)
+    assert merged["spec"]["items"] == [{"id": "i1", "v": 1}, {"id": "i2", "v": 2}]
+
+
+def test_reset_fields_are_neither_owned_nor_taken(s: schema.Schemas) -> None:
+    live = apply_deploy(s, None, deployment(), "kubectl")
+    with_status = copy.deepcopy(live)
+    with_status["status"] = {"replicas": 2}
+    track_update(live, with_status, "kcm", _deployment_node(s), s.resolve, "apps/v1", T2, "status")
+    new = copy.deepcopy(with_status)
+    new["status"] = {"replicas": 5}
+    new["spec"]["paused"] = True
+
+    track_update(
+        with_status,
+        new,
+        "kubectl-edit",
+        _deployment_node(s),
+        s.resolve,
+        "apps/v1",
+        T3,
+        reset_fields=[("status",)],
+    )
+
+    assert entry(new, "kubectl-edit")["fieldsV1"] == {"f:spec": {"f:paused": {}}}
+    assert entry(new, "kcm")["fieldsV1"] == {"f:status": {"f:replicas": {}}}
