@@ -245,7 +245,7 @@ class Registry:
             return
         try:
             ssa.track_update(old, new, manager, node, resolve, req.resource.api_version, now_rfc3339(),
-                             req.subresource)
+                             req.subresource, reset_fields=_reset_fields(req))
         except ssa.ApplyError:
             # Objects kube's field manager cannot track (e.g. duplicate list keys) are stored untracked.
             new["metadata"].pop("managedFields", None)
@@ -385,6 +385,8 @@ class Registry:
                     if not isinstance(body, dict):
                         raise errors.bad_request("json: cannot unmarshal into a map")
                     new = patch.strategic_merge_patch(base, body, node or {}, resolve)
+                    # Like kube's conversion to a typed object: nulls and leftover directives vanish.
+                    new = _drop_nulls(new)
             except patch.PatchError as e:
                 raise ApiError(e.code, e.reason, e.message) from None
             if not isinstance(new, dict):
@@ -428,13 +430,14 @@ class Registry:
                 config.pop("status", None)
             try:
                 new = ssa.server_side_apply(live, copy.deepcopy(config), manager, force, node or {}, resolve,
-                                            r.api_version, now_rfc3339(), req.subresource)
+                                            r.api_version, now_rfc3339(), req.subresource,
+                                            reset_fields=_reset_fields(req))
             except ssa.ApplyConflict as e:
                 raise ApiError(409, "Conflict", e.message(), {
-                    "causes": [{"reason": "FieldManagerConflict", "message": f'conflict with "{m}"', "field": p}
-                               for m, p in e.conflicts]}) from None
+                    "causes": [{"reason": c["type"], "message": c["message"], "field": c["field"]}
+                               for c in e.causes]}) from None
             except ssa.ApplyError as e:
-                raise errors.invalid(r.kind, r.group, req.name, [], str(e)) from None
+                raise ApiError(e.code, e.reason, e.message) from None
             if cur is None:
                 if req.subresource:
                     raise errors.not_found(r.plural, r.group, req.name)
@@ -598,6 +601,13 @@ def _patch_sets_rv(body: Any, ct: str) -> bool:
     return isinstance(meta, dict) and bool(meta.get("resourceVersion"))
 
 
+def _reset_fields(req: Request) -> list[tuple[str, ...]]:
+    """Fields a write to this endpoint does not own (kube's per-resource reset fields)."""
+    if req.resource.has_status:
+        return [("spec",)] if req.subresource == "status" else [("status",)]
+    return []
+
+
 def _default_manager(req: Request) -> str:
     ua = req.headers.get(b"user-agent", b"").decode("latin-1")
     # kube uses the user agent's program name ("kubectl", "helm", "OpenAPI-Generator") as manager.
@@ -637,6 +647,14 @@ def _strip_times(mf: Any) -> Any:
     return [{k: v for k, v in e.items() if k != "time"} for e in mf]
 
 
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None and not k.startswith("$")}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
 def _random_suffix() -> str:
     alphabet = "bcdfghjklmnpqrstvwxz2456789"
     import random
@@ -664,12 +682,12 @@ def parse_selectors(req: Request) -> tuple[selectors.LabelSelector | None, selec
         except selectors.SelectorError as e:
             raise errors.bad_request(str(e)) from None
         r = req.resource
-        supported = selectors.supported_fields(r.group, r.kind)
-        for field, _op, _v in field_sel.requirements:
-            if field not in supported:
-                raise errors.bad_request(f'"{field}" is not a known field selector: only "metadata.name", '
-                                         f'"metadata.namespace"') if r.is_custom else errors.bad_request(
-                    f"field label not supported: {field}")
+        try:
+            field_sel = selectors.convert_field_selector(
+                field_sel, r.group, r.version, r.kind, custom_resource=r.is_custom, namespaced=r.namespaced
+            )
+        except selectors.SelectorError as e:
+            raise errors.bad_request(str(e)) from None
     return label_sel, field_sel
 
 

@@ -39,14 +39,14 @@ class Strategy:
             assert r.crd_schema is not None
             validation.crd_default(obj, r.crd_schema)
         else:
-            defaults.apply_defaults(r.group, r.version, r.kind, obj)
+            defaults.apply_defaults(r.group, r.version, r.kind, obj, kube_version=ctx.cluster.version)
 
     def prepare_for_update(self, r: ResourceInfo, new: Obj, old: Obj, ctx: Any) -> None:
         if r.is_custom:
             assert r.crd_schema is not None
             validation.crd_default(new, r.crd_schema)
         else:
-            defaults.apply_defaults(r.group, r.version, r.kind, new)
+            defaults.apply_defaults(r.group, r.version, r.kind, new, kube_version=ctx.cluster.version, create=False)
 
     def validate(self, r: ResourceInfo, obj: Obj, old: Obj | None, ctx: Any) -> list[dict[str, Any]]:
         errs = validation.validate_object_meta(obj, r.namespaced, self.name_rule(r))
