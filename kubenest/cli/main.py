@@ -31,7 +31,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         await task
 
     try:
-        asyncio.run(run(), loop_factory=_loop_factory())
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(run())
     except OSError as e:
         print(f"kubenest: cannot listen on {args.address}:{args.port}: {e.strerror or e}. "
               "Is another server running there? Choose another --port.", file=sys.stderr)
