@@ -224,7 +224,7 @@ def test_diff_shows_changes_against_the_server(cluster: Cluster) -> None:
 
 def test_server_side_apply_and_conflicts(cluster: Cluster) -> None:
     cluster.kubectl("apply", "--server-side", "-f", "-", input=DEPLOY)
-    d = cluster.json("get", "deploy", "web")
+    d = cluster.json("get", "deploy", "web", "--show-managed-fields")
     managers = {m["manager"] for m in d["metadata"]["managedFields"]}
     assert "kubectl" in managers
     conflict = cluster.kubectl("apply", "--server-side", "--field-manager=other", "-f", "-",
@@ -241,7 +241,7 @@ def test_dry_run_server_does_not_persist(cluster: Cluster) -> None:
 
 
 def test_strict_field_validation_rejects_unknown_fields(cluster: Cluster) -> None:
-    bad = CM.replace("data:", "bogus: 1\ndata:")
+    bad = CM.replace("\ndata:", "\nbogus: 1\ndata:")
     out = cluster.kubectl("apply", "-f", "-", input=bad, check=False)
     assert out.returncode != 0 and 'unknown field "bogus"' in out.stderr
     warn = cluster.kubectl("apply", "--validate=warn", "-f", "-", input=bad)
