@@ -21,7 +21,7 @@ from kubenest.api import errors, patch, selectors, strategy, validation
 from kubenest.api.clusters import LogicalCluster, now_rfc3339
 from kubenest.api.errors import ApiError
 from kubenest.api.request import Request
-from kubenest.api.resources import ResourceInfo
+from kubenest.api.resources import ResourceInfo, ScaleInfo
 from kubenest.store.store import Entry, Store, StoreError
 
 Obj = dict[str, Any]
@@ -474,7 +474,7 @@ class Registry:
         if rv and rv != str(cur.rv):
             raise errors.conflict_modified(r.plural, r.group, req.name)
         new = orjson.loads(cur.raw)
-        new.setdefault("spec", {})["replicas"] = replicas
+        _set_path(new, (r.scale or ScaleInfo()).spec_replicas, replicas)
         saved = req.subresource
         req.subresource = ""
         try:
@@ -691,31 +691,42 @@ def parse_selectors(req: Request) -> tuple[selectors.LabelSelector | None, selec
     return label_sel, field_sel
 
 
+def _get_path(obj: Obj, path: str) -> Any:
+    cur: Any = obj
+    for part in path.strip(".").split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+def _set_path(obj: Obj, path: str, value: Any) -> None:
+    parts = path.strip(".").split(".")
+    cur = obj
+    for part in parts[:-1]:
+        nxt = cur.get(part)
+        if not isinstance(nxt, dict):
+            nxt = cur[part] = {}
+        cur = nxt
+    cur[parts[-1]] = value
+
+
 def to_scale(r: ResourceInfo, obj: Obj) -> Obj:
-    """The autoscaling/v1 Scale view of a scalable object."""
+    """The autoscaling/v1 Scale view of a scalable object (CRDs name their own replica paths)."""
     meta = obj["metadata"]
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
+    info = r.scale or ScaleInfo()
     selector = ""
-    sel = spec.get("selector")
+    sel: Any = _get_path(obj, info.label_selector) if info.label_selector else None
+    if isinstance(sel, str):
+        selector = sel
+        sel = None
+    if r.kind in ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController") and not r.is_custom:
+        sel = (obj.get("spec") or {}).get("selector")
     if isinstance(sel, dict):
-        if "matchLabels" in sel or "matchExpressions" in sel:
-            parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
-            for ex in sel.get("matchExpressions") or ():
-                op = ex.get("operator")
-                vals = ",".join(ex.get("values") or ())
-                if op == "In":
-                    parts.append(f"{ex['key']} in ({vals})")
-                elif op == "NotIn":
-                    parts.append(f"{ex['key']} notin ({vals})")
-                elif op == "Exists":
-                    parts.append(ex["key"])
-                elif op == "DoesNotExist":
-                    parts.append(f"!{ex['key']}")
-            selector = ",".join(parts)
-        else:
-            selector = ",".join(f"{k}={v}" for k, v in sorted(sel.items()))
-    out_status: Obj = {"replicas": int(status.get("replicas", 0) or 0)}
+        # ReplicationControllers select with a plain map; the others with a LabelSelector.
+        as_selector = sel if ("matchLabels" in sel or "matchExpressions" in sel) else {"matchLabels": sel}
+        selector = str(selectors.from_label_selector_object(as_selector))
+    out_status: Obj = {"replicas": int(_get_path(obj, info.status_replicas) or 0)}
     if selector:
         out_status["selector"] = selector
     return {
@@ -723,6 +734,6 @@ def to_scale(r: ResourceInfo, obj: Obj) -> Obj:
         "apiVersion": "autoscaling/v1",
         "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
                      if k in meta},
-        "spec": {"replicas": int(spec.get("replicas", 0) or 0)},
+        "spec": {"replicas": int(_get_path(obj, info.spec_replicas) or 0)},
         "status": out_status,
     }

@@ -49,7 +49,10 @@ class Strategy:
             defaults.apply_defaults(r.group, r.version, r.kind, new, kube_version=ctx.cluster.version, create=False)
 
     def validate(self, r: ResourceInfo, obj: Obj, old: Obj | None, ctx: Any) -> list[dict[str, Any]]:
-        errs = validation.validate_object_meta(obj, r.namespaced, self.name_rule(r))
+        # Core's finalizer-name rule applies to kinds served by kube-apiserver itself, not by
+        # apiextensions-apiserver (CRDs and custom resources).
+        builtin = not r.is_custom and r.group != "apiextensions.k8s.io"
+        errs = validation.validate_object_meta(obj, r.namespaced, self.name_rule(r), old=old, builtin=builtin)
         node, resolve = schema_of(r, ctx)
         if node is not None:
             errs += validation.validate_schema(obj, node, resolve)
