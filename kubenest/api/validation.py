@@ -23,6 +23,7 @@ Messages follow Kubernetes 1.37 (bad values printed as JSON, label limits in byt
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -760,6 +761,12 @@ def parse_quantity(value: Any) -> tuple[Fraction, str]:
     """
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError(QUANTITY_FORMAT_ERROR)
+    return _parse_quantity_cached(type(value).__name__, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_quantity_cached(_kind: str, value: str | int | float) -> tuple[Fraction, str]:
+    # the same few quantities ("100m", "1Gi") appear in object after object
     s = value.strip() if isinstance(value, str) else (str(value) if isinstance(value, int) else repr(value))
     if not s:
         raise ValueError(QUANTITY_FORMAT_ERROR)
@@ -772,8 +779,9 @@ def parse_quantity(value: Any) -> tuple[Fraction, str]:
         base, exp, fmt = 10, int(suffix[1:]), "DecimalExponent"
     else:
         raise ValueError(QUANTITY_SUFFIX_ERROR)
-    amount = Fraction(int(num + denom or "0"), 10 ** len(denom))
-    amount *= Fraction(base) ** exp
+    # Decimal, unlike int(), takes any number of digits; absurd exponents are clamped to keep this cheap
+    amount = Fraction(Decimal(f"{num or '0'}.{denom or '0'}"))
+    amount *= Fraction(base) ** max(-1000, min(exp, 1000))
     scaled = amount / _NANO
     if scaled.denominator != 1:
         amount = math.ceil(scaled) * _NANO  # rounds away from zero: the amount is still positive here
@@ -825,7 +833,7 @@ def format_quantity(amount: Fraction, fmt: str) -> str:
             while n % 1024 == 0 and e < 6:
                 n //= 1024
                 e += 1
-            return f"{sign}{n}{_BIN_BY_EXP.get(e, '')}"
+            return f"{sign}{format(Decimal(n), 'f')}{_BIN_BY_EXP.get(e, '')}"
     # decimal: an integer mantissa and an exponent that is a multiple of three
     exp = 0
     while a.denominator != 1:
@@ -838,12 +846,13 @@ def format_quantity(amount: Fraction, fmt: str) -> str:
     while exp % 3:
         mant *= 10
         exp -= 1
+    digits = format(Decimal(mant), "f")  # str() refuses integers past 4300 digits
     if fmt == "DecimalExponent":
-        return f"{sign}{mant}" + (f"e{exp}" if exp else "")
+        return f"{sign}{digits}" + (f"e{exp}" if exp else "")
     suffix = _DEC_BY_EXP.get(exp)
     if suffix is None:
-        return f"{sign}{mant}e{exp}"
-    return f"{sign}{mant}{suffix}"
+        return f"{sign}{digits}e{exp}"
+    return f"{sign}{digits}{suffix}"
 
 
 def quantity_string(value: Any) -> str:
@@ -1231,7 +1240,7 @@ class _SchemaWalk:
                                          f"factor MultipleOf declared for {name} must be positive: {format_value(shown_factor)}"))
             elif is_int and int(factor) != 0:
                 f = int(factor)
-                if int(v / f) * f != v:
+                if v % f:
                     self.errs.append(invalid(field, v, f"{name} in body should be a multiple of {f}"))
             elif not is_int:
                 mult = (1 / factor * v) if factor < 1 else (v / factor)
@@ -1561,66 +1570,77 @@ def _decode_error(type_: str, field: str, value: Any, decode: str) -> FieldError
     return e
 
 
-def _decode_walk(v: Any, node: Node, resolve: Resolver, special: dict[int, str], fpath: str, stack: list[str],
+def _primary_type(n: Node) -> str:
+    t = n.get("type")
+    if isinstance(t, str):
+        return t
+    if t:
+        return "object" if "object" in t else next((x for x in t if x != "null"), "")
+    return "object" if "properties" in n else ""
+
+
+_PY_KIND = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object"}
+
+
+def _decode_walk(v: Any, node: Node, resolve: Resolver, special: dict[int, str], fpath: str, gopath: str,
                  struct: str, errs: list[FieldError]) -> None:
+    """Walk a built-in object as Go's JSON decoder would; `gopath` is the decoder's struct-field path."""
     if v is None:
         return  # JSON null leaves the Go zero value
     n = resolve(node)
     tag = special.get(id(n))
-    if tag == "raw":
+    if tag is not None:
+        _decode_special(v, tag, fpath, errs)
         return
-    if tag == "quantity":
-        msg = quantity_error(v)
-        if msg:
-            errs.append(_decode_error(INVALID, fpath, v, msg))
-        return
-    if tag == "intstr":
-        if isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool) and -(2**31) <= v < 2**31):
-            return
-        desc = _go_json_desc(v, True) if not isinstance(v, int) or isinstance(v, bool) else f"number {v}"
-        errs.append(_decode_error(TYPE_INVALID, fpath, v, f"json: cannot unmarshal {desc} into Go value of type int32"))
-        return
-    if tag == "time":
-        if not isinstance(v, str):
-            errs.append(_decode_error(TYPE_INVALID, fpath, v,
-                                      f"json: cannot unmarshal {_go_json_desc(v, False)} into Go value of type string"))
-        return
-    types = node_types(n)
-    if not types:
+    want = _primary_type(n)
+    if not want:
         return  # free-form JSON
-    want = "object" if "object" in types else next(iter(types))
-    kind = _json_kind(v)
+    kind = _PY_KIND.get(type(v), "")
     ok = kind == want or (want == "number" and kind == "integer")
-    if want == "integer" and kind == "integer":
+    if ok and kind == "integer" and want == "integer":
         bits = 32 if n.get("format") == "int32" else 64
         ok = -(2 ** (bits - 1)) <= v < 2 ** (bits - 1)
     if not ok:
-        gotype = _go_type(node, resolve)
-        desc = _go_json_desc(v, want == "integer")
-        if isinstance(v, int) and not isinstance(v, bool) and want == "integer":
-            desc = f"number {v}"
-        where = f"Go struct field {struct}.{'.'.join(stack)}" if stack else "Go value"
-        errs.append(_decode_error(TYPE_INVALID, fpath, v, f"json: cannot unmarshal {desc} into {where} of type {gotype}"))
-        return
-    if want == "string" and n.get("format") == "byte":
-        msg = _base64_error(v)
-        if msg:
-            errs.append(_decode_error(INVALID, fpath, v, msg))
+        desc = f"number {v}" if kind == "integer" and want == "integer" else _go_json_desc(v, want == "integer")
+        where = f"Go struct field {struct}.{gopath}" if gopath else "Go value"
+        errs.append(_decode_error(TYPE_INVALID, fpath, v,
+                                  f"json: cannot unmarshal {desc} into {where} of type {_go_type(node, resolve)}"))
+    elif want == "object":
+        props = n.get("properties")
+        extra = n.get("additionalProperties")
+        own = (_ref_name(node).rsplit(".", 1)[-1] or struct) if props else struct
+        for k, x in v.items():
+            p = props.get(k) if props else None
+            if p is not None:
+                _decode_walk(x, p, resolve, special, f"{fpath}.{k}" if fpath else k,
+                             f"{gopath}.{k}" if gopath else k, own, errs)
+            elif isinstance(extra, dict):
+                _decode_walk(x, extra, resolve, special, f"{fpath}[{k}]", gopath, struct, errs)
     elif want == "array":
         items = n.get("items")
         if isinstance(items, dict):
             for i, x in enumerate(v):
-                _decode_walk(x, items, resolve, special, f"{fpath}[{i}]", stack, struct, errs)
-    elif want == "object":
-        props = n.get("properties")
-        extra = n.get("additionalProperties")
-        own = _ref_name(node).rsplit(".", 1)[-1] or struct
-        for k, x in v.items():
-            p = props.get(k) if props else None
-            if isinstance(p, dict):
-                _decode_walk(x, p, resolve, special, f"{fpath}.{k}" if fpath else k, [*stack, k], own, errs)
-            elif isinstance(extra, dict):
-                _decode_walk(x, extra, resolve, special, f"{fpath}[{k}]", stack, struct, errs)
+                _decode_walk(x, items, resolve, special, f"{fpath}[{i}]", gopath, struct, errs)
+    elif want == "string" and n.get("format") == "byte":
+        msg = _base64_error(v)
+        if msg:
+            errs.append(_decode_error(INVALID, fpath, v, msg))
+
+
+def _decode_special(v: Any, tag: str, fpath: str, errs: list[FieldError]) -> None:
+    """Types with their own UnmarshalJSON: quantities, int-or-string, times (raw JSON takes anything)."""
+    if tag == "quantity":
+        msg = quantity_error(v)
+        if msg:
+            errs.append(_decode_error(INVALID, fpath, v, msg))
+    elif tag == "intstr":
+        if isinstance(v, str) or (type(v) is int and -(2**31) <= v < 2**31):
+            return
+        desc = f"number {v}" if type(v) is int else _go_json_desc(v, True)
+        errs.append(_decode_error(TYPE_INVALID, fpath, v, f"json: cannot unmarshal {desc} into Go value of type int32"))
+    elif tag == "time" and not isinstance(v, str):
+        errs.append(_decode_error(TYPE_INVALID, fpath, v,
+                                  f"json: cannot unmarshal {_go_json_desc(v, False)} into Go value of type string"))
 
 
 def validate_schema(
@@ -1653,7 +1673,7 @@ def validate_schema(
     if builtin:
         errs: list[FieldError] = []
         root = struct or (obj.get("kind") if isinstance(obj, dict) and isinstance(obj.get("kind"), str) else "") or "Object"
-        _decode_walk(obj, node, resolve, _special_nodes(resolve), prefix, [], root, errs)
+        _decode_walk(obj, node, resolve, _special_nodes(resolve), prefix, "", root, errs)
         return errs
     root = resolve(node)
     walk = _SchemaWalk(prefix)
@@ -1930,12 +1950,13 @@ def _num(v: Any) -> int | float | None:
 
 
 def _empty(v: Any) -> bool:
-    return v is None or v == {} or v == [] or v == ""
+    # Go zero values: JSON cannot tell an omitted false/0/"" from an explicit one
+    return v is None or v is False or (type(v) is int and v == 0) or v in ("", {}, [])
 
 
 def semantic_equal(a: Any, b: Any) -> bool:
-    """apiequality.Semantic.DeepEqual on JSON: absent, null, empty maps and empty lists are alike, and
-    quantities compare by value."""
+    """apiequality.Semantic.DeepEqual on JSON: absent, null and zero values (false, 0, "", {}, []) are
+    alike, as a Go struct does not distinguish them."""
     if _empty(a) and _empty(b):
         return True
     if isinstance(a, dict) and isinstance(b, dict):

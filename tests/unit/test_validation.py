@@ -157,6 +157,13 @@ def test_invalid_name_is_reported_with_its_value() -> None:
     assert texts(v.validate_object_meta(obj, True)) == [f'metadata.name: Invalid value: "Bad_Name": {SUBDOMAIN_MSG}']
 
 
+def test_generate_name_is_checked_as_a_prefix() -> None:
+    obj = {"metadata": {"generateName": "Web-", "name": "Web-x1y2z", "namespace": "d"}}
+    out = texts(v.validate_object_meta(obj, True))
+    assert [o.split(": ")[0] for o in out] == ["metadata.generateName", "metadata.name"]
+    assert out[0].startswith('metadata.generateName: Invalid value: "Web-": a lowercase RFC 1123 subdomain')
+
+
 def test_namespace_presence_follows_scope() -> None:
     assert texts(v.validate_object_meta({"metadata": {"name": "a"}}, True)) == ["metadata.namespace: Required value"]
     assert texts(v.validate_object_meta({"metadata": {"name": "a", "namespace": "x"}}, False)) == [
@@ -335,6 +342,13 @@ def test_pod_update_may_only_change_images() -> None:
         "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),"
         "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)\n")
     assert '- \tNodeName: "node-a",' in errs[0]["message"]
+
+
+def test_pod_update_treats_omitted_zero_values_as_unchanged() -> None:
+    old = pod(hostNetwork=False, priority=0)
+    new = pod()
+    new["spec"]["containers"][0]["image"] = "nginx:1.28"
+    assert v.validate_builtin(new, "Pod", "", old) == []
 
 
 def test_pod_update_cannot_add_containers_or_drop_tolerations() -> None:
