@@ -59,6 +59,15 @@ class LogicalCluster:
                 vs.sort(key=resources.version_priority)
         return out
 
+    def by_group_resource(self, group_resource: str) -> ResourceInfo | None:
+        """The served resource stored under `plural.group` (the store's resource key)."""
+        r = self.surface.by_key.get(group_resource)
+        if r is None and self.custom:
+            for c in self.custom.values():
+                if c.group_resource == group_resource:
+                    return c
+        return r
+
     def resources_in(self, group: str, version: str) -> list[ResourceInfo]:
         return [r for r in self.all_resources() if r.group == group and r.version == version]
 

@@ -17,7 +17,7 @@ import orjson
 import yaml
 
 from kubenest.api import apply as ssa
-from kubenest.api import errors, patch, selectors, strategy, validation
+from kubenest.api import errors, patch, protobuf, selectors, strategy, validation
 from kubenest.api.clusters import LogicalCluster, now_rfc3339
 from kubenest.api.errors import ApiError
 from kubenest.api.request import Request
@@ -44,9 +44,14 @@ class Warnings(list[str]):
 
 
 def decode_body(req: Request) -> Obj:
-    """Parse a JSON or YAML request body; other media types get kube's 415."""
+    """Parse a JSON, YAML or Kubernetes-protobuf request body; other media types get kube's 415."""
     ct = req.content_type
-    if ct in ("application/vnd.kubernetes.protobuf", "application/cbor", "application/vnd.kubernetes.cbor"):
+    if ct == protobuf.CONTENT_TYPE and not req.resource.is_custom:
+        try:
+            return protobuf.decode(req.body, req.resource.group, req.resource.version, req.resource.kind)
+        except ValueError as e:
+            raise errors.bad_request(f"the object provided is unrecognized: {e}") from None
+    if ct in (protobuf.CONTENT_TYPE, "application/cbor", "application/vnd.kubernetes.cbor"):
         raise errors.unsupported_media_type("application/json, application/yaml")
     try:
         if ct in ("application/yaml", "application/apply-patch+yaml"):

@@ -239,6 +239,7 @@ class ApiSurface:
             (r.group, r.version, r.plural): r for r in self.resources
         }
         self.by_gk: dict[tuple[str, str], ResourceInfo] = {(r.group, r.kind): r for r in self.resources}
+        self.by_key: dict[str, ResourceInfo] = {r.group_resource: r for r in self.resources}
 
     def _builtin(self, group: str, version: str, kind: str) -> ResourceInfo:
         short, cats, subs = _KNOWN.get((group, kind), ((), (), ()))

@@ -13,7 +13,7 @@ import random
 from typing import Any
 
 from kubenest.api import defaults, validation
-from kubenest.api.errors import ApiError, invalid
+from kubenest.api.errors import ApiError, bad_request, invalid
 from kubenest.api.resources import ResourceInfo
 from kubenest.api.schema import identity
 
@@ -37,6 +37,7 @@ class Strategy:
         """Set defaults on a new object (before validation)."""
         if r.is_custom:
             assert r.crd_schema is not None
+            validation.crd_prune(obj, r.crd_schema)
             validation.crd_default(obj, r.crd_schema)
         else:
             defaults.apply_defaults(r.group, r.version, r.kind, obj, kube_version=ctx.cluster.version)
@@ -44,6 +45,7 @@ class Strategy:
     def prepare_for_update(self, r: ResourceInfo, new: Obj, old: Obj, ctx: Any) -> None:
         if r.is_custom:
             assert r.crd_schema is not None
+            validation.crd_prune(new, r.crd_schema)
             validation.crd_default(new, r.crd_schema)
         else:
             defaults.apply_defaults(r.group, r.version, r.kind, new, kube_version=ctx.cluster.version, create=False)
@@ -52,20 +54,14 @@ class Strategy:
         # Core's finalizer-name rule applies to kinds served by kube-apiserver itself, not by
         # apiextensions-apiserver (CRDs and custom resources).
         builtin = not r.is_custom and r.group != "apiextensions.k8s.io"
-        errs = validation.validate_object_meta(obj, r.namespaced, self.name_rule(r), old=old, builtin=builtin)
+        rule = "dns1123subdomain" if r.is_custom else validation.name_rule(r.kind, r.group)
+        errs = validation.validate_object_meta(obj, r.namespaced, rule, old=old, builtin=builtin)
         node, resolve = schema_of(r, ctx)
         if node is not None:
-            errs += validation.validate_schema(obj, node, resolve)
+            errs += validation.validate_schema(obj, node, resolve, old=old if r.is_custom else None)
         if not r.is_custom:
             errs += validation.validate_builtin(obj, r.kind, r.group, old)
         return errs
-
-    def name_rule(self, r: ResourceInfo) -> str:
-        if r.kind in ("Namespace", "Service"):
-            return "dns1123label"
-        if r.kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
-            return "path-segment"
-        return "dns1123subdomain"
 
     def after_read_status(self, new: Obj, old: Obj) -> Obj:
         """A status write changes only status (and nothing in metadata but what kube allows)."""
@@ -201,9 +197,12 @@ def for_resource(r: ResourceInfo) -> Strategy:
 
 
 def check(errors: list[dict[str, Any]], r: ResourceInfo, obj: Obj) -> None:
-    """Raise kube's 422 Invalid for a non-empty error list."""
+    """Raise kube's 400 for undecodable input, else its 422 Invalid, for a non-empty error list."""
     if not errors:
         return
+    decode = validation.decode_error_message(r.kind, r.version, errors)
+    if decode is not None:
+        raise bad_request(decode)
     name = (obj.get("metadata") or {}).get("name", "") or ""
     raise invalid(r.kind, r.group, name, errors, validation.invalid_message(
         r.kind if not r.group else f"{r.kind}.{r.group}", name, errors))

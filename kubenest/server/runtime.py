@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import uvicorn
 import yaml
 
-from kubenest.api import crds
+from kubenest.api import crds, gc, namespaces
 from kubenest.api.clusters import ROOT, Clusters
 from kubenest.api.registry import Registry
 from kubenest.api.request import User
@@ -56,6 +56,8 @@ class Server:
         self.authn.add(self.admin_token, User("kubernetes-admin", ADMIN_GROUPS))
         self.app = App(self.store, self.clusters, self.registry, self.authn, AllowAll())
         self.crds = crds.CrdController(self.store, self.clusters, self.registry)
+        self.gc = gc.GarbageCollector(self.store, self.registry)
+        self.namespaces = namespaces.NamespaceController(self.store, self.registry)
         self.ca_path, self.cert_path, self.key_path = ensure_certificates(config.data_dir, config.address)
         self._uvicorn: uvicorn.Server | None = None
         self.port = config.port
@@ -108,6 +110,8 @@ class Server:
         """Create the root cluster on first start and load custom resources."""
         await self.clusters.ensure(ROOT)
         self.crds.start()
+        self.gc.start()
+        self.namespaces.start()
 
     def _socket(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.config.address else socket.AF_INET
