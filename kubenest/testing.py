@@ -49,7 +49,7 @@ class ServerThread:
         asyncio.set_event_loop(self.loop)
 
         async def main() -> None:
-            task = asyncio.create_task(self.server.serve(install_signal_handlers=False))
+            task = asyncio.create_task(self.server.serve())
             while not self.server.started.is_set() and not task.done():
                 await asyncio.sleep(0.01)
             self._ready.set()

@@ -90,7 +90,7 @@ class Clusters:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.by_name: dict[str, LogicalCluster] = {}
-        for e in store.list(SYSTEM, CLUSTERS):
+        for e in store.entries(SYSTEM, CLUSTERS):
             spec = e.obj["spec"]
             self.by_name[e.obj["metadata"]["name"]] = LogicalCluster(
                 e.obj["metadata"]["name"], spec["kubernetesVersion"], e.obj["metadata"]["uid"]

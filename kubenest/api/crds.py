@@ -83,7 +83,7 @@ class CrdController:
 
     def rebuild(self, cluster: LogicalCluster) -> None:
         table: dict[tuple[str, str, str], ResourceInfo] = {}
-        for e in self.store.list(cluster.name, CRDS):
+        for e in self.store.entries(cluster.name, CRDS):
             # Served from creation until the cleanup after deletion has removed the CRD.
             for r in resources_of_crd(e.obj):
                 if cluster.surface.by_gvr.get((r.group, r.version, r.plural)) is None:
@@ -141,7 +141,7 @@ class CrdController:
         """Delete every object of the CRD, then drop the cleanup finalizer so the CRD goes."""
         spec = crd.get("spec") or {}
         gr = f"{spec.get('names', {}).get('plural', '')}.{spec.get('group', '')}"
-        for e in list(self.store.list(cluster.name, gr)):
+        for e in list(self.store.entries(cluster.name, gr)):
             meta = e.obj["metadata"]
             try:
                 await self.store.delete(cluster.name, gr, meta.get("namespace", ""), meta["name"])

@@ -58,7 +58,7 @@ class GarbageCollector:
     def dependents(self, cluster: str, uid: str) -> list[tuple[str, Entry]]:
         out = []
         for resource in self.store.resources_of(cluster):
-            for e in self.store.list(cluster, resource):
+            for e in self.store.entries(cluster, resource):
                 for ref in e.obj["metadata"].get("ownerReferences") or ():
                     if ref.get("uid") == uid:
                         out.append((resource, e))
@@ -100,7 +100,7 @@ class GarbageCollector:
 
     def _owner_exists(self, cluster: str, ref: dict[str, Any]) -> bool:
         for resource in self.store.resources_of(cluster):
-            for e in self.store.list(cluster, resource):
+            for e in self.store.entries(cluster, resource):
                 if e.obj["metadata"].get("uid") == ref.get("uid"):
                     return True
         return False
@@ -108,7 +108,7 @@ class GarbageCollector:
     async def _maybe_finish_foreground(self, req: Request, ref: dict[str, Any]) -> None:
         cluster = req.cluster.name
         for resource in self.store.resources_of(cluster):
-            for e in self.store.list(cluster, resource):
+            for e in self.store.entries(cluster, resource):
                 meta = e.obj["metadata"]
                 if meta.get("uid") == ref.get("uid") and FOREGROUND in (meta.get("finalizers") or ()):
                     await self._process_owner_entry(req, resource, e)

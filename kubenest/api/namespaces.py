@@ -65,7 +65,7 @@ class NamespaceController:
         for resource in self.store.resources_of(cluster.name):
             if resource == "namespaces":
                 continue
-            for e in self.store.list(cluster.name, resource, namespace):
+            for e in self.store.entries(cluster.name, resource, namespace):
                 out.append((resource, e.obj))
         return out
 

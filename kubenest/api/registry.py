@@ -8,6 +8,7 @@ dry-run, field validation, managed fields), with per-kind differences in `kubene
 from __future__ import annotations
 
 import base64
+import builtins
 import copy
 import uuid
 from dataclasses import dataclass
@@ -162,7 +163,7 @@ class Registry:
         out: list[Entry] = []
         remaining = 0
         last: tuple[str, str] | None = None
-        for e in self.store.list(req.cluster.name, req.key, ns):
+        for e in self.store.entries(req.cluster.name, req.key, ns):
             meta = e.obj["metadata"]
             pos = (meta.get("namespace", ""), meta["name"])
             if start is not None and pos <= start:
@@ -572,13 +573,13 @@ class Registry:
     def _has_dependents(self, cluster: str, owner: Obj) -> bool:
         uid = owner["metadata"].get("uid")
         for resource in self.store.resources_of(cluster):
-            for e in self.store.list(cluster, resource):
+            for e in self.store.entries(cluster, resource):
                 for ref in e.obj["metadata"].get("ownerReferences") or ():
                     if ref.get("uid") == uid:
                         return True
         return False
 
-    async def delete_collection(self, req: Request) -> list[Obj]:
+    async def delete_collection(self, req: Request) -> builtins.list[Obj]:
         entries, _ = self.list(req)
         out = []
         for e in entries:

@@ -117,7 +117,7 @@ class ServiceStrategy(Strategy):
         if ip == "None":
             spec["clusterIPs"] = ["None"]
             return
-        used = {e.obj.get("spec", {}).get("clusterIP") for e in ctx.store.list(ctx.cluster.name, "services")}
+        used = {e.obj.get("spec", {}).get("clusterIP") for e in ctx.store.entries(ctx.cluster.name, "services")}
         if ip:
             if ip in used:
                 raise invalid("Service", "", obj["metadata"].get("name", ""),

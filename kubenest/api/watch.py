@@ -111,7 +111,7 @@ async def stream(
     start_rv = store.rv
     initial: list[bytes] = []
     if replay:
-        for e in store.list(cluster, r.group_resource, namespace):
+        for e in store.entries(cluster, r.group_resource, namespace):
             if matches is not None and not matches(e.obj):
                 continue
             raw = encode(e.obj, e.raw) if encode else e.raw

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
 
 from kubenest.server.runtime import Server, ServerConfig, default_home
 
@@ -42,7 +43,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _loop_factory():  # type: ignore[no-untyped-def]
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     try:
         import uvloop
 

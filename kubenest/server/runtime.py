@@ -123,7 +123,7 @@ class Server:
         sock.setblocking(False)
         return sock
 
-    async def serve(self, install_signal_handlers: bool = True) -> None:
+    async def serve(self) -> None:
         """Serve until stopped (Ctrl-C, SIGTERM or `stop()`), then close the store cleanly."""
         await self.prepare()
         sock = self._socket()
@@ -139,9 +139,9 @@ class Server:
             timeout_keep_alive=120,
             timeout_graceful_shutdown=1,
         )
+        # uvicorn captures SIGINT/SIGTERM itself when serving from the main thread; in a thread it leaves
+        # signals alone, which is what embedding (tests, benchmarks) needs.
         self._uvicorn = uvicorn.Server(config)
-        if not install_signal_handlers:
-            self._uvicorn.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self.write_admin_kubeconfig()
         task = asyncio.create_task(self._uvicorn.serve(sockets=[sock]))
         while not self._uvicorn.started and not task.done():

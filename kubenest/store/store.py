@@ -111,7 +111,7 @@ class Store:
         ns = b.get(namespace)
         return ns.get(name) if ns else None
 
-    def list(self, cluster: str, resource: str, namespace: str | None = None) -> Iterator[Entry]:
+    def entries(self, cluster: str, resource: str, namespace: str | None = None) -> Iterator[Entry]:
         """Entries of one resource in one cluster (one namespace, or all), ordered by namespace/name."""
         b = self._buckets.get((cluster, resource))
         if not b:

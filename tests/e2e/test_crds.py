@@ -125,7 +125,7 @@ def test_custom_resource_status_and_scale_subresources(cluster: Cluster) -> None
     cluster.kubectl("scale", "training", "resnet", "--replicas=5")
     assert cluster.json("get", "training", "resnet")["spec"]["workers"] == 5
     scale = json.loads(cluster.kubectl("get", "--raw",
-                                       f"/apis/ml.example.com/v1/namespaces/default/trainings/resnet/scale").stdout)
+                                       "/apis/ml.example.com/v1/namespaces/default/trainings/resnet/scale").stdout)
     assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 5 and scale["status"]["replicas"] == 2
 
 
