@@ -10,11 +10,13 @@ import itertools
 import json
 import os
 import re
+import ssl
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from kubenest.testing import ServerThread
@@ -80,3 +82,12 @@ def make_cluster(server: ServerThread, bins: tuple[str, str], hint: str, version
 @pytest.fixture
 def cluster(server: ServerThread, bins: tuple[str, str], request: pytest.FixtureRequest) -> Cluster:
     return make_cluster(server, bins, request.node.name)
+
+
+@pytest.fixture
+def http(cluster: Cluster) -> Iterator[tuple[httpx.Client, str]]:
+    """An HTTPS client with the admin token, and the base URL of the test's cluster."""
+    srv = cluster.server
+    ctx = ssl.create_default_context(cafile=srv.ca_path)
+    with httpx.Client(verify=ctx, headers={"Authorization": f"Bearer {srv.token}"}, timeout=30) as c:
+        yield c, srv.url(cluster.name)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -21,7 +22,7 @@ import orjson
 from kubenest.api.errors import ApiError
 from kubenest.api.registry import Registry
 from kubenest.api.request import Request
-from kubenest.store.store import Entry, Store, StoreError
+from kubenest.store.store import Entry, Store
 
 log = logging.getLogger("kubenest.gc")
 
@@ -144,14 +145,21 @@ class GarbageCollector:
     async def _set_finalizers(self, req: Request, resource_key: str, e: Entry, finalizers: list[str]) -> None:
         cur = self.store.get(req.cluster.name, resource_key, e.obj["metadata"].get("namespace", ""),
                              e.obj["metadata"]["name"])
-        if cur is None:
-            return
-        obj = orjson.loads(cur.raw)
-        keep = [f for f in obj["metadata"].get("finalizers") or () if f in finalizers]
-        if keep:
-            obj["metadata"]["finalizers"] = keep
+        if cur is not None:
+            await self._rewrite_list(req, resource_key, cur, "finalizers", lambda f: f in finalizers)
+
+    async def _drop_refs(self, req: Request, resource_key: str, e: Entry, uid: str) -> None:
+        await self._rewrite_list(req, resource_key, e, "ownerReferences", lambda ref: ref.get("uid") != uid)
+
+    async def _rewrite_list(self, req: Request, resource_key: str, e: Entry, field: str,
+                            keep: Callable[[Any], bool]) -> None:
+        """Update the object keeping only the items of metadata.<field> that `keep` accepts."""
+        obj = orjson.loads(e.raw)
+        items = [x for x in obj["metadata"].get(field) or () if keep(x)]
+        if items:
+            obj["metadata"][field] = items
         else:
-            obj["metadata"].pop("finalizers", None)
+            obj["metadata"].pop(field, None)
         sub = self._request(req, resource_key, obj, {})
         if sub is None:
             return
@@ -159,20 +167,5 @@ class GarbageCollector:
         try:
             await self.registry.update(sub, obj)
         except ApiError as err:
-            log.warning("garbage collector could not finalize %s %s: %s", resource_key, sub.name, err.message)
-
-    async def _drop_refs(self, req: Request, resource_key: str, e: Entry, uid: str) -> None:
-        obj = orjson.loads(e.raw)
-        refs = [r for r in obj["metadata"].get("ownerReferences") or () if r.get("uid") != uid]
-        if refs:
-            obj["metadata"]["ownerReferences"] = refs
-        else:
-            obj["metadata"].pop("ownerReferences", None)
-        sub = self._request(req, resource_key, obj, {})
-        if sub is None:
-            return
-        sub.verb, sub.method = "update", "PUT"
-        try:
-            await self.registry.update(sub, obj)
-        except (ApiError, StoreError) as err:
-            log.warning("garbage collector could not orphan %s: %s", sub.name, err)
+            log.warning("garbage collector could not update %s of %s %s: %s", field, resource_key, sub.name,
+                        err.message)

@@ -84,6 +84,7 @@ class Store:
         # (cluster, resource) -> namespace -> name -> Entry
         self._buckets: dict[tuple[str, str], Bucket] = {}
         self._history: collections.deque[Event] = collections.deque(maxlen=history)
+        self._history_start = 0  # history holds no event at or before this revision (set on load)
         self._watchers: dict[tuple[str, str], set[Watcher]] = {}
         self._load()
 
@@ -97,7 +98,7 @@ class Store:
             obj = orjson.loads(raw)
             self._buckets.setdefault((cluster, resource), {}).setdefault(namespace, {})[name] = Entry(obj, raw, obj_rv)
             top = max(top, obj_rv)
-        self.rv = self.committed_rv = top
+        self.rv = self.committed_rv = self._history_start = top
 
     def _bucket(self, cluster: str, resource: str) -> Bucket:
         return self._buckets.setdefault((cluster, resource), {})
@@ -160,16 +161,23 @@ class Store:
         await self._commit(Event("ADDED", cluster, resource, namespace, name, rv, obj, entry.raw, None))
         return entry
 
-    async def update(
-        self, cluster: str, resource: str, namespace: str, name: str, obj: Obj, expect_rv: int | None = None
-    ) -> Entry:
-        """Replace an existing object. `expect_rv` (if given) must match the stored revision."""
+    def _current(
+        self, cluster: str, resource: str, namespace: str, name: str, expect_rv: int | None
+    ) -> tuple[dict[str, Entry], Entry]:
+        """The namespace bucket and entry of an existing object, checking the expected revision."""
         ns = self._bucket(cluster, resource).get(namespace)
         old = ns.get(name) if ns else None
         if old is None or ns is None:
             raise StoreError("missing")
         if expect_rv is not None and expect_rv != old.rv:
             raise StoreError("conflict", old)
+        return ns, old
+
+    async def update(
+        self, cluster: str, resource: str, namespace: str, name: str, obj: Obj, expect_rv: int | None = None
+    ) -> Entry:
+        """Replace an existing object. `expect_rv` (if given) must match the stored revision."""
+        ns, old = self._current(cluster, resource, namespace, name, expect_rv)
         rv = self._next_rv()
         obj["metadata"]["resourceVersion"] = str(rv)
         entry = Entry(obj, encode(obj), rv)
@@ -181,12 +189,7 @@ class Store:
         self, cluster: str, resource: str, namespace: str, name: str, expect_rv: int | None = None
     ) -> Entry:
         """Remove an object; the returned entry carries the deletion revision."""
-        ns = self._bucket(cluster, resource).get(namespace)
-        old = ns.get(name) if ns else None
-        if old is None or ns is None:
-            raise StoreError("missing")
-        if expect_rv is not None and expect_rv != old.rv:
-            raise StoreError("conflict", old)
+        ns, old = self._current(cluster, resource, namespace, name, expect_rv)
         rv = self._next_rv()
         del ns[name]
         obj = dict(old.obj)
@@ -242,7 +245,32 @@ class Store:
         """Revisions strictly older than this (and than the current one) are outside the window."""
         if self._history and len(self._history) == self._history.maxlen:
             return self._history[0].rv
-        return 0
+        # After a restart the history starts at the loaded revision, like a fresh watch cache.
+        return self._history_start + 1 if self._history_start else 0
+
+    def entries_at(self, cluster: str, resource: str, namespace: str | None, rv: int) -> Iterator[Entry] | None:
+        """Entries as they were at revision `rv`, ordered as `entries`; None when the history window
+        no longer reaches back to `rv` (paged lists read one snapshot, as etcd serves them)."""
+        oldest = self.oldest_history_rv()
+        if oldest and rv < oldest - 1:
+            return None
+        at_rv: dict[tuple[str, str], Obj | None] = {}
+        for ev in reversed(self._history):
+            if ev.rv <= rv:
+                break
+            if ev.cluster == cluster and ev.resource == resource and namespace in (None, ev.namespace):
+                # Walking back, the earliest change after rv is the last one seen: its prev is the state at rv.
+                at_rv[(ev.namespace, ev.name)] = ev.prev
+        if not at_rv:
+            return self.entries(cluster, resource, namespace)
+        view = {(e.obj["metadata"].get("namespace", ""), e.obj["metadata"]["name"]): e
+                for e in self.entries(cluster, resource, namespace)}
+        for key, prev in at_rv.items():
+            if prev is None:
+                view.pop(key, None)
+            else:
+                view[key] = Entry(prev, encode(prev), int(prev["metadata"]["resourceVersion"]))
+        return iter([view[k] for k in sorted(view)])
 
     def watch(
         self,

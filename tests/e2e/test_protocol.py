@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
 
 import httpx
-import pytest
 import yaml
 
 from kubenest.testing import ServerThread
 from tests.conftest import Cluster, make_cluster
-
-
-@pytest.fixture
-def http(cluster: Cluster) -> Iterator[tuple[httpx.Client, str]]:
-    srv = cluster.server
-    ctx = ssl.create_default_context(cafile=srv.ca_path)
-    with httpx.Client(verify=ctx, headers={"Authorization": f"Bearer {srv.token}"}, timeout=30) as c:
-        yield c, srv.url(cluster.name)
-
 
 CMS = "/api/v1/namespaces/default/configmaps"
 

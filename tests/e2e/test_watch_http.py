@@ -6,22 +6,12 @@ import json
 import ssl
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from kubenest.testing import ServerThread
 from tests.conftest import Cluster
-
-
-@pytest.fixture
-def http(cluster: Cluster) -> Iterator[tuple[httpx.Client, str]]:
-    srv = cluster.server
-    ctx = ssl.create_default_context(cafile=srv.ca_path)
-    with httpx.Client(verify=ctx, headers={"Authorization": f"Bearer {srv.token}"}, timeout=30) as c:
-        yield c, srv.url(cluster.name)
 
 
 def _cm(name: str, labels: dict[str, str] | None = None, data: str = "1") -> dict[str, Any]:
@@ -112,7 +102,7 @@ def test_watch_events_are_isolated_per_cluster(cluster: Cluster, http: tuple[htt
     assert [(e["type"], e["object"]["data"]["v"]) for e in evs] == [("ADDED", "mine")]
 
 
-def test_too_old_resource_version_answers_410_expired(tmp_path: Any) -> None:
+def test_too_old_resource_version_answers_an_expired_error_event(tmp_path: Any) -> None:
     st = ServerThread(durable=False)
     try:
         st.server.store._history = type(st.server.store._history)(maxlen=5)
@@ -122,9 +112,12 @@ def test_too_old_resource_version_answers_410_expired(tmp_path: Any) -> None:
             first = c.post(base + CMS, json=_cm("first")).json()["metadata"]["resourceVersion"]
             for i in range(10):
                 c.post(base + CMS, json=_cm(f"n{i}"))
-            r = c.get(base + CMS, params={"watch": "1", "resourceVersion": first})
-            assert r.status_code == 410
-            assert r.json()["reason"] == "Expired" and "too old resource version" in r.json()["message"]
+            # As the watch cache does: the stream opens, sends one ERROR event with a 410 Status, and ends.
+            evs = _events(c, base + CMS, {"watch": "1", "resourceVersion": first})
+            assert [e["type"] for e in evs] == ["ERROR"]
+            status = evs[0]["object"]
+            assert status["kind"] == "Status" and status["code"] == 410 and status["reason"] == "Expired"
+            assert status["message"].startswith(f"too old resource version: {first} (")
     finally:
         st.stop()
 
