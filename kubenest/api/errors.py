@@ -25,12 +25,13 @@ class ApiError(Exception):
         self.message = message
         self.details = details
         self.headers = headers or []
+        self.metadata: dict[str, Any] = {}  # ListMeta of the Status (a continue token on an expired list)
 
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
-            "metadata": {},
+            "metadata": dict(self.metadata),
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
@@ -127,8 +128,9 @@ def gone(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
 
 
-def expired_rv(rv: int) -> ApiError:
-    return gone(f"too old resource version: {rv}")
+def expired_rv(rv: int, oldest: int) -> ApiError:
+    """A watch from `rv` when the history only reaches back to `oldest` (the watch cache's wording)."""
+    return gone(f"too old resource version: {rv} ({oldest})")
 
 
 def internal(message: str) -> ApiError:

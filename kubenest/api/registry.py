@@ -66,6 +66,41 @@ def decode_body(req: Request) -> Obj:
     return data
 
 
+def _default_type(obj: Obj, r: ResourceInfo) -> None:
+    """Fill a missing kind and apiVersion from the endpoint, as kube's JSON decoder does for typed objects.
+
+    Only built-in kinds get this (gvkWithDefaults); custom resources decode as unstructured and must name
+    their kind. Clients such as the Python client send typed objects without kind and apiVersion.
+    """
+    av = obj.get("apiVersion") or ""
+    group, _, version = av.rpartition("/")
+    fill_version = not version and (not group or group == r.group)
+    if obj.get("kind") and not fill_version:
+        return
+    rest = {k: obj.pop(k) for k in list(obj) if k not in ("kind", "apiVersion")}
+    obj["kind"] = obj.get("kind") or r.kind
+    obj["apiVersion"] = r.api_version if fill_version else av
+    obj.update(rest)  # kind and apiVersion first, as kube encodes them
+
+
+def _continue_token(rv: int, last: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"rv": rv, "ns": last[0], "name": last[1]})).decode().rstrip("=")
+
+
+def _continue_expired(start: tuple[str, str]) -> ApiError:
+    """kube's 410 for a continue token older than the history: it offers a token that goes on at the
+    latest revision."""
+    err = errors.gone(
+        "The provided continue parameter is too old to display a consistent list result. You can start a new "
+        "list without the continue parameter, or use the continue token in this response to retrieve the "
+        "remainder of the results. Continuing with the provided token results in an inconsistent list - "
+        "objects that were created, modified, or deleted between the time the first chunk was returned and "
+        "now may show up in the list."
+    )
+    err.metadata = {"continue": _continue_token(-1, start)}
+    return err
+
+
 def _first_line(s: str) -> str:
     return s.strip().splitlines()[0] if s.strip() else s
 
@@ -107,8 +142,10 @@ class Registry:
                              "field": "metadata.namespace"}]},
             )
 
-    def _check_type(self, req: Request, obj: Obj) -> None:
+    def _check_type(self, req: Request, obj: Obj, fill_defaults: bool = True) -> None:
         r = req.resource
+        if fill_defaults and not r.is_custom:
+            _default_type(obj, r)
         av, kind = obj.get("apiVersion"), obj.get("kind")
         if not kind:
             raise errors.bad_request("Object 'Kind' is missing in '" + _short(obj) + "'")
@@ -153,35 +190,50 @@ class Registry:
         cont = req.q("continue")
         start: tuple[str, str] | None = None
         list_rv = self.store.rv
+        source = None
         if cont:
             try:
                 token = orjson.loads(base64.urlsafe_b64decode(cont + "=" * (-len(cont) % 4)))
                 start = (token["ns"], token["name"])
-                list_rv = int(token["rv"])
+                token_rv = int(token["rv"])
             except (ValueError, KeyError, TypeError):
                 raise errors.bad_request("continue key is not valid: invalid continue token") from None
+            if token_rv != -1:  # -1: continue at the latest revision (offered when a snapshot expired)
+                list_rv = token_rv
+                source = self.store.entries_at(req.cluster.name, req.key, ns, list_rv)
+                if source is None:
+                    raise _continue_expired(start)
+        if source is None:
+            source = self.store.entries(req.cluster.name, req.key, ns)
         out: list[Entry] = []
         remaining = 0
+        more = False
         last: tuple[str, str] | None = None
-        for e in self.store.entries(req.cluster.name, req.key, ns):
+        selective = label_sel is not None or field_sel is not None
+        for e in source:
             meta = e.obj["metadata"]
             pos = (meta.get("namespace", ""), meta["name"])
             if start is not None and pos <= start:
+                continue
+            if limit and len(out) >= limit:
+                # kube's watch cache: with a selector any later object means "more" (the next page may
+                # be empty) and the remaining count is unknown; without one it counts what is left.
+                more = True
+                if selective:
+                    break
+                remaining += 1
                 continue
             if label_sel is not None and not label_sel.matches(meta.get("labels")):
                 continue
             if field_sel is not None and not field_sel.matches(selectors.field_attributes(r.group, r.kind, e.obj)):
                 continue
-            if limit and len(out) >= limit:
-                remaining += 1
-                continue
             out.append(e)
             last = pos
         list_meta: Obj = {"resourceVersion": str(list_rv)}
-        if remaining and last is not None:
-            token = {"rv": list_rv, "ns": last[0], "name": last[1]}
-            list_meta["continue"] = base64.urlsafe_b64encode(orjson.dumps(token)).decode().rstrip("=")
-            list_meta["remainingItemCount"] = remaining
+        if more and last is not None:
+            list_meta["continue"] = _continue_token(list_rv, last)
+            if not selective:
+                list_meta["remainingItemCount"] = remaining
         return out, list_meta
 
     # -- create -------------------------------------------------------------------------------------
@@ -420,7 +472,7 @@ class Registry:
             raise errors.bad_request("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch")
         force = req.flag("force")
         config = decode_body(req)
-        self._check_type(req, config)
+        self._check_type(req, config, fill_defaults=False)
         cmeta = config.get("metadata") or {}
         if cmeta.get("name") and cmeta["name"] != req.name:
             raise errors.bad_request(

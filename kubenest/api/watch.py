@@ -107,7 +107,10 @@ async def stream(
     try:
         watcher = store.watch(cluster, r.group_resource, namespace, since if not replay else store.rv, filt)
     except StoreError:
-        raise errors.expired_rv(since or 0) from None
+        # Past authentication and a parseable resourceVersion, kube answers an expired one on an opened
+        # stream with a single ERROR event (the watch cache's errWatcher), not with an HTTP error.
+        expired = errors.expired_rv(since or 0, store.oldest_history_rv() - 1)
+        return _single(event_line("ERROR", orjson.dumps(expired.status()))), lambda: None
     start_rv = store.rv
     initial: list[bytes] = []
     if replay:
@@ -168,6 +171,10 @@ async def stream(
             stop()
 
     return chunks(), stop
+
+
+async def _single(chunk: bytes) -> AsyncIterator[bytes]:
+    yield chunk
 
 
 def _line(ev: Event, encode: Encoder | None) -> bytes:
