@@ -192,3 +192,27 @@ def test_uninstall_keep_history_leaves_an_uninstalled_release(cluster: Cluster, 
     listed = json.loads(helm("list", "--uninstalled", "-o", "json").stdout)
     assert [(r["name"], r["status"]) for r in listed] == [(RELEASE, "uninstalled")]
     assert _release_secrets(cluster) == [f"secret/sh.helm.release.v1.{RELEASE}.v1"]
+
+
+def test_upgrade_deletes_objects_the_chart_no_longer_renders(cluster: Cluster, helm: Any, chart: str) -> None:
+    helm("install", RELEASE, chart)
+    sa_uid = cluster.json("get", "serviceaccount", RELEASE)["metadata"]["uid"]
+    helm("upgrade", RELEASE, chart, "--set", "serviceAccount.create=false")
+    gone = cluster.kubectl("get", "serviceaccount", RELEASE, check=False)
+    assert gone.returncode == 1 and "not found" in gone.stderr
+    assert cluster.json("get", "deployment", RELEASE)["spec"]["template"]["spec"]["serviceAccountName"] == "default"
+    helm("rollback", RELEASE, "1")
+    back = cluster.json("get", "serviceaccount", RELEASE)
+    assert back["metadata"]["uid"] != sa_uid  # created anew
+    assert cluster.json("get", "deployment", RELEASE)["spec"]["template"]["spec"]["serviceAccountName"] == RELEASE
+
+
+def test_upgrade_dry_run_server_changes_nothing(cluster: Cluster, helm: Any, chart: str) -> None:
+    helm("install", RELEASE, chart)
+    before = cluster.json("get", "deployment", RELEASE)
+    out = helm("upgrade", RELEASE, chart, "--dry-run=server", "--set", "replicaCount=5").stdout
+    assert "REVISION: 2" in out and "replicas: 5" in out
+    after = cluster.json("get", "deployment", RELEASE)
+    assert after["spec"]["replicas"] == 1
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert _release_secrets(cluster) == [f"secret/sh.helm.release.v1.{RELEASE}.v1"]

@@ -536,3 +536,31 @@ def test_dynamic_client_server_side_apply_on_a_builtin_kind(api: client.ApiClien
                                 dry_run="All")
     assert dry.to_dict()["data"] == {"a": "dry"}
     assert _core(api).read_namespaced_config_map("applied", NS).data == {"a": "1"}
+
+
+def test_dynamic_client_watches_custom_resources(trainings: Any) -> None:
+    dyn, res = trainings
+    rv = res.get(namespace=NS).metadata.resourceVersion
+    res.create(body=_training("t5", model="t5-small"), namespace=NS)
+    res.patch(name="t5", namespace=NS, body={"spec": {"workers": 3}}, content_type="application/merge-patch+json")
+    res.delete(name="t5", namespace=NS)
+    events = [(e["type"], e["object"].metadata.name, e["object"].spec.workers)
+              for e in dyn.watch(res, namespace=NS, resource_version=rv, timeout=1)]
+    assert events == [("ADDED", "t5", 1), ("MODIFIED", "t5", 3), ("DELETED", "t5", 3)]
+
+
+def test_delete_options_body_preconditions(api: client.ApiClient) -> None:
+    v1 = _core(api)
+    cm = v1.create_namespaced_config_map(NS, _cm("guarded"))
+    wrong = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid="00000000-0000-0000-0000-000000000000"))
+    with pytest.raises(ApiException) as err:
+        v1.delete_namespaced_config_map("guarded", NS, body=wrong)
+    assert err.value.status == 409
+    assert _status(err.value)["message"].startswith(
+        'Operation cannot be fulfilled on configmaps "guarded": Precondition failed: UID in precondition:')
+    right = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=cm.metadata.uid),
+                                   propagation_policy="Foreground")
+    v1.delete_namespaced_config_map("guarded", NS, body=right)
+    with pytest.raises(ApiException) as err:
+        v1.read_namespaced_config_map("guarded", NS)
+    assert err.value.status == 404
