@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from kubenest.api.schema import EMPTY, Node, Resolver, list_type, node_types
 
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
@@ -1090,12 +1092,27 @@ _KIND_POINTER_STRUCTS: dict[str, tuple[str, ...]] = {
 }
 
 
+_EMPTY_CACHE: dict[tuple[int, str], tuple[Node, bytes]] = {}
+
+
 def _empty_object(node: Node, kind: str, resolve: Resolver) -> dict[str, Any]:
     """The object a create is compared against: upstream's empty typed object of the kind.
 
     Custom resources start from nothing; built-in kinds from their Go zero value, whose value
-    structs are present and whose required pointers and slices are null.
+    structs are present and whose required pointers and slices are null. It depends only on the
+    schema, so it is built once per (schema node, kind) and copied.
     """
+    key = (id(node), kind)
+    hit = _EMPTY_CACHE.get(key)
+    if hit is not None and hit[0] is node:
+        result: dict[str, Any] = orjson.loads(hit[1])
+        return result
+    obj = _build_empty_object(node, kind, resolve)
+    _EMPTY_CACHE[key] = (node, orjson.dumps(obj))
+    return obj
+
+
+def _build_empty_object(node: Node, kind: str, resolve: Resolver) -> dict[str, Any]:
     root = resolve(node)
     if "x-kubernetes-group-version-kind" not in root:
         return {}

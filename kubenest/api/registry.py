@@ -250,7 +250,8 @@ class Registry:
         if not isinstance(meta, dict):
             meta = obj["metadata"] = {}
         name = meta.get("name") or ""
-        if not name and meta.get("generateName"):
+        generated = not name and bool(meta.get("generateName"))
+        if generated:
             name = meta["generateName"] + _random_suffix()
             meta["name"] = name
         if r.namespaced:
@@ -288,10 +289,17 @@ class Registry:
             if self.store.get(req.cluster.name, req.key, req.namespace, name) is not None:
                 raise errors.already_exists(r.plural, r.group, name)
             return obj
-        try:
-            entry = await self.store.create(req.cluster.name, req.key, req.namespace, name, obj)
-        except StoreError:
-            raise errors.already_exists(r.plural, r.group, name) from None
+        # A generated name that is taken gets a new suffix, as kube (1.32+) retries on the server.
+        for _attempt in range(8 if generated else 1):
+            try:
+                entry = await self.store.create(req.cluster.name, req.key, req.namespace, name, obj)
+                break
+            except StoreError:
+                if not generated:
+                    raise errors.already_exists(r.plural, r.group, name) from None
+                name = req.name = meta["name"] = meta["generateName"] + _random_suffix()
+        else:
+            raise errors.already_exists(r.plural, r.group, name)
         await self._after(req, None, entry.obj)
         return entry.obj
 

@@ -138,35 +138,35 @@ async def stream(
                 yield b"".join(initial)
             if send_initial:
                 yield bookmark(start_rv, end=True)
-            last_bookmark = time.monotonic()
+            # Timers put markers in the queue, so the loop below is a plain `await q.get()` per
+            # event: no per-event timeout task, which matters with thousands of watchers.
+            loop = asyncio.get_running_loop()
             q = watcher.queue
-            while True:
-                now = time.monotonic()
-                remaining = deadline - now
-                if remaining <= 0:
-                    return
-                wait = min(remaining, BOOKMARK_INTERVAL - (now - last_bookmark)) if bookmarks else remaining
-                try:
-                    ev = await asyncio.wait_for(q.get(), timeout=max(wait, 0.001))
-                except TimeoutError:
-                    if bookmarks and time.monotonic() - last_bookmark >= BOOKMARK_INTERVAL:
-                        last_bookmark = time.monotonic()
-                        yield bookmark(store.committed_rv)
-                    continue
-                if ev is None:
-                    return
-                if replay and ev.rv <= start_rv:
-                    continue  # already sent in the replayed state
-                parts = [_line(ev, encode)]
-                # Drain what is already queued into one chunk: fewer sends under load.
-                while not q.empty() and len(parts) < 256:
-                    nxt = q.get_nowait()
-                    if nxt is None:
+            timers = [loop.call_later(max(deadline - time.monotonic(), 0), q.put_nowait, None)]
+            if bookmarks:
+                timers.append(_every(loop, BOOKMARK_INTERVAL, q, timers))
+            try:
+                while True:
+                    ev = await q.get()
+                    parts: list[bytes] = []
+                    while True:
+                        if ev is None:
+                            if parts:
+                                yield b"".join(parts)
+                            return
+                        if ev is _TICK:
+                            parts.append(bookmark(store.committed_rv))
+                        elif not (replay and ev.rv <= start_rv):  # else: already sent in the replayed state
+                            parts.append(_line(ev, encode))
+                        # Drain what is already queued into one chunk: fewer sends under load.
+                        if q.empty() or len(parts) >= 256:
+                            break
+                        ev = q.get_nowait()
+                    if parts:
                         yield b"".join(parts)
-                        return
-                    if not (replay and nxt.rv <= start_rv):
-                        parts.append(_line(nxt, encode))
-                yield b"".join(parts)
+            finally:
+                for t in timers:
+                    t.cancel()
         finally:
             stop()
 
@@ -178,5 +178,24 @@ async def _single(chunk: bytes) -> AsyncIterator[bytes]:
 
 
 def _line(ev: Event, encode: Encoder | None) -> bytes:
-    raw = encode(ev.obj, ev.raw) if encode else ev.raw
-    return event_line(ev.type, raw)
+    if encode is not None:
+        return event_line(ev.type, encode(ev.obj, ev.raw))
+    # Encoded once per event, however many watchers receive it.
+    if ev.line is None:
+        ev.line = event_line(ev.type, ev.raw)
+    return ev.line
+
+
+# A queue marker: time for a bookmark.
+_TICK = Event("BOOKMARK", "", "", "", "", 0, {}, b"", None)
+
+
+def _every(loop: asyncio.AbstractEventLoop, interval: float, q: asyncio.Queue[Event | None],
+           timers: list[asyncio.TimerHandle]) -> asyncio.TimerHandle:
+    """Put a bookmark marker in `q` every `interval` seconds (the newest handle replaces timers[1])."""
+
+    def fire() -> None:
+        q.put_nowait(_TICK)
+        timers[1] = loop.call_later(interval, fire)
+
+    return loop.call_later(interval, fire)

@@ -44,6 +44,7 @@ class Event:
     obj: Obj
     raw: bytes
     prev: Obj | None
+    line: bytes | None = None  # the watch line, encoded once for all watchers
 
 
 class StoreError(Exception):
@@ -56,7 +57,8 @@ class StoreError(Exception):
 
 
 def encode(obj: Obj) -> bytes:
-    return orjson.dumps(obj)
+    """JSON bytes sized to fit: orjson's result keeps a ~4 KiB buffer, which the cache would hold forever."""
+    return bytes(memoryview(orjson.dumps(obj)))
 
 
 Bucket = dict[str, dict[str, Entry]]  # namespace -> name -> entry

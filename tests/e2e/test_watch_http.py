@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from kubenest.testing import ServerThread
 from tests.conftest import Cluster
@@ -147,3 +148,16 @@ def test_kubectl_get_watch_prints_table_rows(cluster: Cluster) -> None:
     assert lines[0].split() == ["NAME", "DATA", "AGE"]
     assert any(line.split()[:2] == ["first", "1"] for line in lines)
     assert any(line.split()[:2] == ["second", "2"] for line in lines)
+
+
+def test_idle_watch_sends_periodic_bookmarks(http: tuple[httpx.Client, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubenest.api import watch
+
+    monkeypatch.setattr(watch, "BOOKMARK_INTERVAL", 0.3)
+    c, base = http
+    rv = c.post(base + CMS, json=_cm("a")).json()["metadata"]["resourceVersion"]
+    evs = _events(c, base + CMS, {"watch": "1", "allowWatchBookmarks": "true", "resourceVersion": rv,
+                                  "timeoutSeconds": "1"})
+    assert len(evs) >= 2 and {e["type"] for e in evs} == {"BOOKMARK"}
+    assert all(int(e["object"]["metadata"]["resourceVersion"]) >= int(rv) for e in evs)
+    assert evs[0]["object"]["kind"] == "ConfigMap"
