@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import uvicorn
 import yaml
 
+from kubenest import controllers
 from kubenest.api import crds, gc, namespaces
 from kubenest.api.clusters import ROOT, Clusters
 from kubenest.api.registry import Registry
@@ -59,6 +60,7 @@ class Server:
         self.crds = crds.CrdController(self.store, self.clusters, self.registry)
         self.gc = gc.GarbageCollector(self.store, self.registry)
         self.namespaces = namespaces.NamespaceController(self.store, self.registry)
+        self.controllers = controllers.build(self.store, self.clusters, self.registry)
         self.ca_path, self.cert_path, self.key_path = ensure_certificates(config.data_dir, config.address)
         self._uvicorn: uvicorn.Server | None = None
         self.port = config.port
@@ -116,6 +118,7 @@ class Server:
         self.crds.start()
         self.gc.start()
         self.namespaces.start()
+        self.controllers.start()
 
     def _socket(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.config.address else socket.AF_INET
@@ -157,6 +160,7 @@ class Server:
             self.store.close()
 
     def stop(self) -> None:
+        self.controllers.stop()
         self.store.close_watches()
         if self._uvicorn is not None:
             self._uvicorn.should_exit = True

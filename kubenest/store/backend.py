@@ -15,13 +15,14 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-# One write: (key, value); value None deletes the key.
-Op = tuple[str, bytes | None]
+# One write: (row id, key, value); value None deletes the row. Row ids are the store's: a new object
+# gets the next id, so inserts append to the table's B-tree instead of landing at random places.
+Op = tuple[int, str, bytes | None]
 
 
 class Backend(Protocol):
-    def load(self) -> tuple[int, Iterator[tuple[str, int, bytes]]]:
-        """The last committed revision and every stored (key, revision, value)."""
+    def load(self) -> tuple[int, Iterator[tuple[int, str, int, bytes]]]:
+        """The last committed revision and every stored (row id, key, revision, value)."""
 
     def write(self, ops: list[Op], rv: int, done: Callable[[BaseException | None], None]) -> None:
         """Queue `ops` committed at revision `rv`; call `done` on the event loop once durable."""
@@ -47,14 +48,18 @@ class SqliteBackend:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, rv INTEGER NOT NULL, value BLOB NOT NULL)")
+        # No index on key: the store keeps key -> row id in memory and loads everything at start-up.
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS objects "
+            "(id INTEGER PRIMARY KEY, key TEXT NOT NULL, rv INTEGER NOT NULL, value BLOB NOT NULL)"
+        )
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
         self._thread: threading.Thread | None = None
 
-    def load(self) -> tuple[int, Iterator[tuple[str, int, bytes]]]:
+    def load(self) -> tuple[int, Iterator[tuple[int, str, int, bytes]]]:
         row = self._db.execute("SELECT v FROM meta WHERE k='rv'").fetchone()
         rv = int(row[0]) if row else 0
-        return rv, iter(self._db.execute("SELECT key, rv, value FROM objects").fetchall())
+        return rv, iter(self._db.execute("SELECT id, key, rv, value FROM objects").fetchall())
 
     def write(self, ops: list[Op], rv: int, done: Callable[[BaseException | None], None]) -> None:
         if self._thread is None:
@@ -84,27 +89,22 @@ class SqliteBackend:
             err: BaseException | None = None
             try:
                 db.execute("BEGIN")
-                upserts: list[tuple[str, int, bytes]] = []
-                deletes: list[tuple[str]] = []
                 top = 0
+                # Consecutive writes of one kind go in one executemany; order is kept, so a row
+                # created and deleted in the same batch ends deleted.
+                run: list[tuple[object, ...]] = []
+                run_is_delete = False
                 for ops, rv, _ in batch:
                     top = max(top, rv)
-                    for key, value in ops:
-                        if value is None:
-                            deletes.append((key,))
-                        else:
-                            upserts.append((key, rv, value))
-                    # Keep statement order: a delete then re-create of one key in a batch must end present.
-                    if deletes:
-                        db.executemany("DELETE FROM objects WHERE key=?", deletes)
-                        deletes.clear()
-                    if upserts:
-                        db.executemany(
-                            "INSERT INTO objects(key, rv, value) VALUES(?,?,?) "
-                            "ON CONFLICT(key) DO UPDATE SET rv=excluded.rv, value=excluded.value",
-                            upserts,
-                        )
-                        upserts.clear()
+                    for oid, key, value in ops:
+                        is_delete = value is None
+                        if run and is_delete != run_is_delete:
+                            self._flush(run, run_is_delete)
+                            run = []
+                        run_is_delete = is_delete
+                        run.append((oid,) if value is None else (oid, key, rv, value))
+                if run:
+                    self._flush(run, run_is_delete)
                 db.execute("INSERT INTO meta(k, v) VALUES('rv', ?) ON CONFLICT(k) DO UPDATE SET v=excluded.v", (top,))
                 db.execute("COMMIT")
             except BaseException as e:  # noqa: BLE001 - reported to every waiting writer
@@ -118,6 +118,16 @@ class SqliteBackend:
                 self._loop.call_soon_threadsafe(_run_callbacks, callbacks, err)
             except RuntimeError:
                 return  # loop closed during shutdown
+
+    def _flush(self, rows: list[tuple[object, ...]], delete: bool) -> None:
+        if delete:
+            self._db.executemany("DELETE FROM objects WHERE id=?", rows)
+        else:
+            self._db.executemany(
+                "INSERT INTO objects(id, key, rv, value) VALUES(?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET rv=excluded.rv, value=excluded.value",
+                rows,
+            )
 
     def close(self) -> None:
         if self._thread is not None:
@@ -135,7 +145,7 @@ def _run_callbacks(callbacks: list[Callable[[BaseException | None], None]], err:
 class MemoryBackend:
     """No durability: for tests and benchmarks that measure everything but the disk."""
 
-    def load(self) -> tuple[int, Iterator[tuple[str, int, bytes]]]:
+    def load(self) -> tuple[int, Iterator[tuple[int, str, int, bytes]]]:
         return 0, iter(())
 
     def write(self, ops: list[Op], rv: int, done: Callable[[BaseException | None], None]) -> None:

@@ -31,6 +31,7 @@ class Entry:
     obj: Obj
     raw: bytes
     rv: int
+    oid: int = 0  # the backend's row id: assigned at creation, kept by updates
 
 
 @dataclass(slots=True)
@@ -45,6 +46,7 @@ class Event:
     raw: bytes
     prev: Obj | None
     line: bytes | None = None  # the watch line, encoded once for all watchers
+    oid: int = 0
 
 
 class StoreError(Exception):
@@ -94,13 +96,15 @@ class Store:
 
     def _load(self) -> None:
         rv, rows = self.backend.load()
-        top = rv
-        for key, obj_rv, raw in rows:
+        top, top_oid = rv, 0
+        for oid, key, obj_rv, raw in rows:
             cluster, resource, namespace, name = split_key(key)
             obj = orjson.loads(raw)
-            self._buckets.setdefault((cluster, resource), {}).setdefault(namespace, {})[name] = Entry(obj, raw, obj_rv)
-            top = max(top, obj_rv)
+            entry = Entry(obj, raw, obj_rv, oid)
+            self._buckets.setdefault((cluster, resource), {}).setdefault(namespace, {})[name] = entry
+            top, top_oid = max(top, obj_rv), max(top_oid, oid)
         self.rv = self.committed_rv = self._history_start = top
+        self._next_oid = top_oid + 1
 
     def _bucket(self, cluster: str, resource: str) -> Bucket:
         return self._buckets.setdefault((cluster, resource), {})
@@ -158,9 +162,11 @@ class Store:
             raise StoreError("exists", ns[name])
         rv = self._next_rv()
         obj["metadata"]["resourceVersion"] = str(rv)
-        entry = Entry(obj, encode(obj), rv)
+        # New rows get increasing ids, so the backend appends instead of inserting at random.
+        entry = Entry(obj, encode(obj), rv, self._next_oid)
+        self._next_oid += 1
         ns[name] = entry
-        await self._commit(Event("ADDED", cluster, resource, namespace, name, rv, obj, entry.raw, None))
+        await self._commit(Event("ADDED", cluster, resource, namespace, name, rv, obj, entry.raw, None, oid=entry.oid))
         return entry
 
     def _current(
@@ -182,9 +188,10 @@ class Store:
         ns, old = self._current(cluster, resource, namespace, name, expect_rv)
         rv = self._next_rv()
         obj["metadata"]["resourceVersion"] = str(rv)
-        entry = Entry(obj, encode(obj), rv)
+        entry = Entry(obj, encode(obj), rv, old.oid)
         ns[name] = entry
-        await self._commit(Event("MODIFIED", cluster, resource, namespace, name, rv, obj, entry.raw, old.obj))
+        await self._commit(Event("MODIFIED", cluster, resource, namespace, name, rv, obj, entry.raw, old.obj,
+                                 oid=old.oid))
         return entry
 
     async def delete(
@@ -196,15 +203,16 @@ class Store:
         del ns[name]
         obj = dict(old.obj)
         obj["metadata"] = dict(obj["metadata"], resourceVersion=str(rv))
-        entry = Entry(obj, encode(obj), rv)
-        await self._commit(Event("DELETED", cluster, resource, namespace, name, rv, obj, entry.raw, old.obj))
+        entry = Entry(obj, encode(obj), rv, old.oid)
+        await self._commit(Event("DELETED", cluster, resource, namespace, name, rv, obj, entry.raw, old.obj,
+                                 oid=old.oid))
         return entry
 
     async def _commit(self, event: Event) -> None:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         key = make_key(event.cluster, event.resource, event.namespace, event.name)
-        op: Op = (key, None if event.type == "DELETED" else event.raw)
+        op: Op = (event.oid, key, None if event.type == "DELETED" else event.raw)
 
         def done(err: BaseException | None) -> None:
             if err is None:

@@ -1,0 +1,28 @@
+"""Controllers that run inside every logical cluster, shared across all of them.
+
+Each controller watches its resources in all clusters at once (one store watcher per resource, not per
+cluster), so an idle cluster costs them nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kubenest.api.clusters import Clusters
+    from kubenest.api.registry import Registry
+    from kubenest.controllers.runtime import Manager
+    from kubenest.store.store import Store
+
+
+def build(store: Store, clusters: Clusters, registry: Registry) -> Manager:
+    """The controller manager with every in-cluster controller registered (started by the server)."""
+    from kubenest.controllers.client import Client
+    from kubenest.controllers.replicaset import ReplicaSetController
+    from kubenest.controllers.runtime import Manager
+
+    client = Client(store, clusters, registry)
+    manager = Manager(store)
+    for controller in (ReplicaSetController(client),):
+        manager.add(controller)
+    return manager

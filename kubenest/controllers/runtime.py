@@ -1,0 +1,173 @@
+"""The controller runtime: shared watches, a de-duplicating work queue, retries.
+
+A `Controller` names the resources it watches and maps each event to keys (cluster, namespace,
+name) of its primary objects; `reconcile(key)` then brings that object's world in line. The manager
+opens one store watcher per watched resource for all clusters together, so the cost of controllers
+does not grow with the number of idle clusters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from kubenest.api.errors import ApiError
+from kubenest.controllers.client import Client
+from kubenest.store.store import Event, Store, Watcher
+
+log = logging.getLogger("kubenest.controllers")
+
+Key = tuple[str, str, str]  # cluster, namespace, name
+Obj = dict[str, Any]
+
+
+class Controller:
+    """Base class: set `name`, `primary` and `watches`; implement `reconcile`."""
+
+    name = "controller"
+    primary = ""  # the group-resource this controller reconciles, e.g. "replicasets.apps"
+    watches: tuple[str, ...] = ()  # further group-resources whose events map to primary keys
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.manager: Manager | None = None
+
+    def keys_for(self, ev: Event) -> Iterable[Key]:
+        """Primary keys an event concerns: the object itself, or the owners of a dependent."""
+        if ev.resource == self.primary:
+            yield (ev.cluster, ev.namespace, ev.name)
+            return
+        yield from owner_keys(ev, self.primary_kind())
+
+    def primary_kind(self) -> str:
+        return ""
+
+    async def reconcile(self, key: Key) -> None:
+        raise NotImplementedError
+
+    def requeue_after(self, key: Key, seconds: float) -> None:
+        if self.manager is not None:
+            self.manager.requeue_after(self, key, seconds)
+
+
+def owner_keys(ev: Event, kind: str) -> Iterable[Key]:
+    """Keys of the controllers (ownerReferences with controller=true) of `kind` of the event's object."""
+    seen = set()
+    for obj in (ev.obj, ev.prev):
+        if obj is None:
+            continue
+        for ref in obj["metadata"].get("ownerReferences") or ():
+            if ref.get("kind") == kind and ref.get("controller"):
+                key = (ev.cluster, ev.namespace, ref["name"])
+                if key not in seen:
+                    seen.add(key)
+                    yield key
+
+
+class Manager:
+    """Runs controllers: one watcher per resource across clusters, N workers over one queue."""
+
+    def __init__(self, store: Store, workers: int = 4) -> None:
+        self.store = store
+        self.controllers: list[Controller] = []
+        self.workers = workers
+        self._queue: asyncio.Queue[tuple[Controller, Key]] = asyncio.Queue()
+        self._pending: set[tuple[str, Key]] = set()
+        self._active: set[tuple[str, Key]] = set()
+        self._dirty: set[tuple[str, Key]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._watchers: list[tuple[str, Watcher]] = []
+        self._failures: dict[tuple[str, Key], int] = {}
+
+    def add(self, controller: Controller) -> None:
+        controller.manager = self
+        self.controllers.append(controller)
+
+    def start(self) -> None:
+        by_resource: dict[str, list[Controller]] = {}
+        for c in self.controllers:
+            for r in (c.primary, *c.watches):
+                by_resource.setdefault(r, []).append(c)
+        for resource, ctrls in by_resource.items():
+            w = self.store.watch("*", resource, None, None)
+            self._watchers.append((resource, w))
+            self._tasks.append(asyncio.ensure_future(self._pump(w, ctrls)))
+        for _ in range(self.workers):
+            self._tasks.append(asyncio.ensure_future(self._work()))
+        # Objects stored before this start (a restart) get one reconcile each.
+        for c in self.controllers:
+            for cluster in self.store.clusters_with(c.primary):
+                for e in self.store.entries(cluster, c.primary):
+                    self.enqueue(c, (cluster, e.obj["metadata"].get("namespace", ""), e.obj["metadata"]["name"]))
+
+    def stop(self) -> None:
+        for resource, w in self._watchers:
+            self.store.unwatch("*", resource, w)
+        for t in self._tasks:
+            t.cancel()
+
+    async def _pump(self, w: Watcher, ctrls: list[Controller]) -> None:
+        while True:
+            ev = await w.queue.get()
+            if ev is None:
+                return
+            for c in ctrls:
+                try:
+                    for key in c.keys_for(ev):
+                        self.enqueue(c, key)
+                except Exception:  # noqa: BLE001 - one bad mapping must not stop the pump
+                    log.exception("%s: mapping event failed", c.name)
+
+    def enqueue(self, c: Controller, key: Key) -> None:
+        token = (c.name, key)
+        if token in self._active:
+            self._dirty.add(token)  # reconcile again after the running one
+            return
+        if token in self._pending:
+            return
+        self._pending.add(token)
+        self._queue.put_nowait((c, key))
+
+    def requeue_after(self, c: Controller, key: Key, seconds: float) -> None:
+        asyncio.get_running_loop().call_later(seconds, self.enqueue, c, key)
+
+    async def _work(self) -> None:
+        while True:
+            c, key = await self._queue.get()
+            token = (c.name, key)
+            self._pending.discard(token)
+            self._active.add(token)
+            try:
+                await c.reconcile(key)
+                self._failures.pop(token, None)
+            except ApiError as e:
+                self._retry(c, key, token, f"{e.code} {e.message}")
+            except Exception as e:  # noqa: BLE001 - logged and retried with backoff
+                log.exception("%s: reconcile %s failed", c.name, key)
+                self._retry(c, key, token, str(e))
+            finally:
+                self._active.discard(token)
+                if token in self._dirty:
+                    self._dirty.discard(token)
+                    self.enqueue(c, key)
+
+    def _retry(self, c: Controller, key: Key, token: tuple[str, Key], why: str) -> None:
+        n = self._failures.get(token, 0) + 1
+        self._failures[token] = n
+        delay = min(0.005 * (2 ** n), 30.0)
+        log.debug("%s: retry %s in %.3fs: %s", c.name, key, delay, why)
+        self.requeue_after(c, key, delay)
+
+    async def idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no work is queued or running (tests and benchmarks)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if not self._pending and not self._active and self._queue.empty():
+                await asyncio.sleep(0.01)
+                if not self._pending and not self._active:
+                    return True
+            await asyncio.sleep(0.005)
+        return False
