@@ -25,7 +25,7 @@ DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 
 
 class LogicalCluster:
-    __slots__ = ("name", "version", "surface", "custom", "uid")
+    __slots__ = ("name", "version", "surface", "custom", "uid", "platform")
 
     def __init__(self, name: str, version: str, uid: str) -> None:
         self.name = name
@@ -34,6 +34,9 @@ class LogicalCluster:
         self.surface: ApiSurface = resources.surface(version)
         # (group, version, plural) -> ResourceInfo for served custom resources; None until the first CRD.
         self.custom: dict[tuple[str, str, str], ResourceInfo] | None = None
+        # Resources the platform serves in this cluster besides CRDs (the root cluster's kubenest.io
+        # kinds); merged into `custom` whenever it is rebuilt.
+        self.platform: dict[tuple[str, str, str], ResourceInfo] | None = None
 
     def resource(self, group: str, version: str, plural: str) -> ResourceInfo | None:
         r = self.surface.by_gvr.get((group, version, plural))
@@ -122,6 +125,18 @@ class Clusters:
         for ns in DEFAULT_NAMESPACES:
             await self.store.create(cluster.name, "namespaces", "", ns, default_namespace(ns))
         return cluster
+
+    async def delete(self, name: str) -> None:
+        """Remove a logical cluster and every object in it, durably (the root cluster stays)."""
+        if name == ROOT or name not in self.by_name:
+            raise ClusterError(f'logical cluster "{name}" cannot be deleted' if name == ROOT
+                               else f'logical cluster "{name}" not found')
+        del self.by_name[name]
+        await self.store.delete_cluster(name)
+        try:
+            await self.store.delete(SYSTEM, CLUSTERS, "", name)
+        except StoreError:
+            pass
 
     async def ensure(self, name: str, version: str = schema.DEFAULT_VERSION) -> LogicalCluster:
         existing = self.by_name.get(name)

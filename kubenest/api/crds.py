@@ -82,7 +82,7 @@ class CrdController:
         self.registry.after_write.append(self.on_write)
 
     def rebuild(self, cluster: LogicalCluster) -> None:
-        table: dict[tuple[str, str, str], ResourceInfo] = {}
+        table: dict[tuple[str, str, str], ResourceInfo] = dict(cluster.platform or {})
         for e in self.store.entries(cluster.name, CRDS):
             # Served from creation until the cleanup after deletion has removed the CRD.
             for r in resources_of_crd(e.obj):

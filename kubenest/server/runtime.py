@@ -21,9 +21,12 @@ from kubenest.api import crds, gc, namespaces
 from kubenest.api.clusters import ROOT, Clusters
 from kubenest.api.registry import Registry
 from kubenest.api.request import User
+from kubenest.controllers.client import Client
+from kubenest.platform import virtualclusters
 from kubenest.server.app import App
 from kubenest.server.auth import ADMIN_GROUPS, AllowAll, TokenAuthenticator
 from kubenest.server.tls import ensure_certificates
+from kubenest.server.tokens import ChainAuthenticator, SignedTokenAuthenticator, TokenIssuer
 from kubenest.store.backend import Backend, MemoryBackend, SqliteBackend
 from kubenest.store.store import Store
 
@@ -53,15 +56,20 @@ class Server:
         self.store = Store(backend)
         self.clusters = Clusters(self.store)
         self.registry = Registry(self.store)
-        self.authn = TokenAuthenticator()
+        self.static_tokens = TokenAuthenticator()
         self.admin_token = self._admin_token()
-        self.authn.add(self.admin_token, User("kubernetes-admin", ADMIN_GROUPS))
+        self.static_tokens.add(self.admin_token, User("kubernetes-admin", ADMIN_GROUPS))
+        self.tokens = TokenIssuer.from_dir(config.data_dir)
+        self.authn = ChainAuthenticator(self.static_tokens, SignedTokenAuthenticator(self.tokens))
         self.app = App(self.store, self.clusters, self.registry, self.authn, AllowAll())
         self.crds = crds.CrdController(self.store, self.clusters, self.registry)
         self.gc = gc.GarbageCollector(self.store, self.registry)
         self.namespaces = namespaces.NamespaceController(self.store, self.registry)
         self.controllers = controllers.build(self.store, self.clusters, self.registry)
         self.ca_path, self.cert_path, self.key_path = ensure_certificates(config.data_dir, config.address)
+        self.controllers.add(virtualclusters.VirtualClusterController(
+            Client(self.store, self.clusters, self.registry, manager="kubenest-platform"), self.clusters,
+            self.tokens, self.url, open(self.ca_path, "rb").read()))
         self._uvicorn: uvicorn.Server | None = None
         self.port = config.port
         self.started = asyncio.Event()
@@ -111,7 +119,8 @@ class Server:
 
     async def prepare(self) -> None:
         """Create the root cluster on first start and load custom resources."""
-        await self.clusters.ensure(ROOT)
+        root = await self.clusters.ensure(ROOT)
+        virtualclusters.install(root)
         # Everything loaded so far lives as long as the process: keep it out of the cyclic collector's
         # full collections, whose pauses otherwise grow with the number of stored objects.
         pygc.freeze()
@@ -132,8 +141,8 @@ class Server:
 
     async def serve(self) -> None:
         """Serve until stopped (Ctrl-C, SIGTERM or `stop()`), then close the store cleanly."""
+        sock = self._socket()  # first: controllers started by prepare() need the real port for URLs
         await self.prepare()
-        sock = self._socket()
         config = uvicorn.Config(
             self.app,
             http="httptools",

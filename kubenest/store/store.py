@@ -225,13 +225,39 @@ class Store:
         self.backend.write([op], event.rv, done)
         await fut
 
-    def drop_cluster(self, cluster: str) -> list[tuple[str, str, str]]:
-        """Forget every cached object of `cluster` (the caller deletes them durably)."""
-        gone: list[tuple[str, str, str]] = []
+    async def delete_cluster(self, cluster: str) -> int:
+        """Durably delete every object of `cluster` in one commit; returns how many.
+
+        Its watchers end (their clients see the stream close), and no per-object events are sent:
+        nothing can watch a cluster that no longer exists.
+        """
+        ops: list[Op] = []
         for key in [k for k in self._buckets if k[0] == cluster]:
             for nsname, ns in self._buckets.pop(key).items():
-                gone.extend((key[1], nsname, n) for n in ns)
-        return gone
+                for name, e in ns.items():
+                    ops.append((e.oid, make_key(cluster, key[1], nsname, name), None))
+        for key in [k for k in self._watchers if k[0] == cluster]:
+            for w in self._watchers.pop(key):
+                w.closed = True
+                w.queue.put_nowait(None)
+        if not ops:
+            return 0
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        rv = self._next_rv()
+
+        def done(err: BaseException | None) -> None:
+            self.committed_rv = max(self.committed_rv, rv)
+            if fut.done():
+                return
+            if err is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(err)
+
+        self.backend.write(ops, rv, done)
+        await fut
+        return len(ops)
 
     # -- watch --------------------------------------------------------------------------------------
 

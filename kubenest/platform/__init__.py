@@ -1,0 +1,1 @@
+"""The platform: management objects in the root cluster (virtual clusters, later users, quotas, templates)."""
