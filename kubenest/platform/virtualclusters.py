@@ -116,7 +116,9 @@ class VirtualClusterStrategy(Strategy):
         finalizers = meta.setdefault("finalizers", [])
         if FINALIZER not in finalizers:
             finalizers.append(FINALIZER)
-        obj.setdefault("spec", {})
+        spec = obj.setdefault("spec", {})
+        if not spec.get("owner") and ctx.user is not None:
+            spec["owner"] = ctx.user.name  # the creator owns the cluster
         obj["status"] = {"phase": "Pending"}
 
     def validate(self, r: ResourceInfo, obj: dict[str, Any], old: dict[str, Any] | None,
@@ -171,7 +173,7 @@ class VirtualClusterController(Controller):
             await self._delete(vc)
             return
         version = (vc.get("spec") or {}).get("kubernetesVersion") or schema.DEFAULT_VERSION
-        owner = (vc.get("spec") or {}).get("owner") or "kubernetes-admin"
+        owner = (vc.get("spec") or {}).get("owner") or "kubernetes-admin"  # set at creation; kept for old objects
         cluster = self.clusters.get(name)
         if cluster is None:
             try:
