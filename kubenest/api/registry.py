@@ -21,7 +21,7 @@ from kubenest.api import apply as ssa
 from kubenest.api import errors, patch, protobuf, selectors, strategy, validation
 from kubenest.api.clusters import LogicalCluster, now_rfc3339
 from kubenest.api.errors import ApiError
-from kubenest.api.request import Request
+from kubenest.api.request import Request, User
 from kubenest.api.resources import ResourceInfo, ScaleInfo
 from kubenest.store.store import Entry, Store, StoreError
 
@@ -38,6 +38,7 @@ class Context:
 
     store: Store
     cluster: LogicalCluster
+    user: User | None = None
 
 
 class Warnings(list[str]):
@@ -116,7 +117,7 @@ class Registry:
     # -- helpers ------------------------------------------------------------------------------------
 
     def ctx(self, req: Request) -> Context:
-        return Context(self.store, req.cluster)
+        return Context(self.store, req.cluster, req.user)
 
     def _get_entry(self, req: Request) -> Entry:
         e = self.store.get(req.cluster.name, req.key, req.namespace, req.name)
