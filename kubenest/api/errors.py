@@ -116,14 +116,6 @@ def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", "Unauthorized")
 
 
-def forbidden(user: str, verb: str, resource: str, group: str, name: str, namespace: str) -> ApiError:
-    gr = qualified(resource, group)
-    what = f'{gr} "{name}"' if name else gr
-    where = f' in the namespace "{namespace}"' if namespace else ""
-    msg = f'{what} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API group "{group}"{where}'
-    return ApiError(403, "Forbidden", msg, _details(name, group, resource))
-
-
 def gone(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
 

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import yaml
 
-from kubenest.api import discovery, errors, openapi, reviews, tables
+from kubenest.api import discovery, errors, openapi, rbac, reviews, tables
 from kubenest.api.clusters import ROOT, Clusters, LogicalCluster
 from kubenest.api.errors import ApiError
 from kubenest.api.registry import Registry, Warnings
@@ -89,7 +89,9 @@ class App:
         registry: Registry,
         authenticator: Authenticator,
         authorizer: Authorizer,
+        tokens: Any = None,
     ) -> None:
+        self.tokens = tokens  # the TokenIssuer behind TokenRequest (serviceaccounts/<name>/token)
         self.store = store
         self.clusters = clusters
         self.registry = registry
@@ -128,6 +130,8 @@ class App:
         if user is None:
             raise errors.unauthorized()
         cluster = self.clusters.get(cname)
+        if cluster is not None and b"impersonate-user" in headers:
+            user = self._impersonate(user, cluster, scope["headers"])
         if cluster is None or (user.cluster is not None and user.cluster != cname):
             if cluster is None and user.cluster is None:
                 raise ApiError(404, "NotFound", f'cluster "{cname}" not found',
@@ -172,6 +176,33 @@ class App:
             await respond(send, 200, doc, JSON)
             return
         await self._resource(scope, receive, send, cluster, group, version, rparts, headers, user, method)
+
+    def _impersonate(self, user: User, cluster: LogicalCluster, raw_headers: list[tuple[bytes, bytes]]) -> User:
+        """Act as the user named in Impersonate-* headers, if the real user may impersonate them."""
+        name = ""
+        groups: list[str] = []
+        uid = ""
+        for k, v in raw_headers:
+            key = k.lower()
+            if key == b"impersonate-user":
+                name = v.decode("latin-1")
+            elif key == b"impersonate-group":
+                groups.append(v.decode("latin-1"))
+            elif key == b"impersonate-uid":
+                uid = v.decode("latin-1")
+        checks = [("users", name)] + [("groups", g) for g in groups] + ([("uids", uid)] if uid else [])
+        for resource, value in checks:
+            attrs = rbac.Attributes(user, "impersonate", "", "authentication.k8s.io" if resource == "uids" else "",
+                                    resource, "", value)
+            allowed, reason = self.authorizer.check(cluster, attrs)
+            if not allowed:
+                raise rbac.forbidden_error(attrs, reason)
+        if name.startswith("system:serviceaccount:"):
+            ns = name.split(":")[2] if name.count(":") >= 3 else ""
+            groups += ["system:serviceaccounts", f"system:serviceaccounts:{ns}"]
+        if name != "system:anonymous" and "system:authenticated" not in groups:
+            groups.append("system:authenticated")
+        return User(name, tuple(groups), uid, user.cluster)
 
     # -- discovery and openapi ------------------------------------------------------------------------
 
@@ -264,10 +295,9 @@ class App:
         if verb not in r.verbs and not subresource:
             raise errors.method_not_allowed()
         req = Request(method, verb, cluster, r, namespace, name, subresource, query, headers, user)
-        allowed, _reason = self.authorizer.authorize(req)
+        allowed, reason = self.authorizer.authorize(req)
         if not allowed:
-            raise errors.forbidden(user.name, verb, plural if not subresource else f"{plural}/{subresource}",
-                                   group, name, namespace)
+            raise rbac.forbidden_error(req, reason)
         if method in ("POST", "PUT", "PATCH", "DELETE"):
             req.body = await _read_body(receive)
         neg = negotiate(req.accept)

@@ -8,7 +8,7 @@ the defaults here without touching the pipeline.
 from __future__ import annotations
 
 import hmac
-from typing import Protocol
+from typing import Any, Protocol
 
 from kubenest.api.request import Request, User
 
@@ -18,7 +18,11 @@ class Authenticator(Protocol):
 
 
 class Authorizer(Protocol):
-    def authorize(self, req: Request) -> tuple[bool, str]: ...
+    def authorize(self, req: Request) -> tuple[bool, str]:
+        """May the request's user do what the request asks? (allowed, reason)"""
+
+    def check(self, cluster: Any, attrs: Any) -> tuple[bool, str]:
+        """The same decision for explicit attributes (access reviews, impersonation)."""
 
 
 class TokenAuthenticator:
@@ -43,9 +47,12 @@ class TokenAuthenticator:
 
 
 class AllowAll:
-    """Every authenticated user may do everything (until RBAC arrives)."""
+    """Every authenticated user may do everything (embedding and benchmarks without RBAC)."""
 
     def authorize(self, req: Request) -> tuple[bool, str]:
+        return True, ""
+
+    def check(self, cluster: Any, attrs: Any) -> tuple[bool, str]:
         return True, ""
 
 

@@ -17,14 +17,15 @@ import uvicorn
 import yaml
 
 from kubenest import controllers
-from kubenest.api import crds, gc, namespaces
+from kubenest.api import crds, defaults_layer, gc, namespaces
 from kubenest.api.clusters import ROOT, Clusters
+from kubenest.api.rbac import RbacAuthorizer
 from kubenest.api.registry import Registry
 from kubenest.api.request import User
 from kubenest.controllers.client import Client
 from kubenest.platform import virtualclusters
 from kubenest.server.app import App
-from kubenest.server.auth import ADMIN_GROUPS, AllowAll, TokenAuthenticator
+from kubenest.server.auth import ADMIN_GROUPS, TokenAuthenticator
 from kubenest.server.tls import ensure_certificates
 from kubenest.server.tokens import ChainAuthenticator, SignedTokenAuthenticator, TokenIssuer
 from kubenest.store.backend import Backend, MemoryBackend, SqliteBackend
@@ -61,7 +62,9 @@ class Server:
         self.static_tokens.add(self.admin_token, User("kubernetes-admin", ADMIN_GROUPS))
         self.tokens = TokenIssuer.from_dir(config.data_dir)
         self.authn = ChainAuthenticator(self.static_tokens, SignedTokenAuthenticator(self.tokens))
-        self.app = App(self.store, self.clusters, self.registry, self.authn, AllowAll())
+        defaults_layer.install(self.store, self.clusters)
+        self.rbac = RbacAuthorizer(self.store)
+        self.app = App(self.store, self.clusters, self.registry, self.authn, self.rbac, self.tokens)
         self.crds = crds.CrdController(self.store, self.clusters, self.registry)
         self.gc = gc.GarbageCollector(self.store, self.registry)
         self.namespaces = namespaces.NamespaceController(self.store, self.registry)

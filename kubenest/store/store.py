@@ -90,6 +90,7 @@ class Store:
         self._history: collections.deque[Event] = collections.deque(maxlen=history)
         self._history_start = 0  # history holds no event at or before this revision (set on load)
         self._watchers: dict[tuple[str, str], set[Watcher]] = {}
+        self._defaults: dict[str, DefaultsSource] = {}
         self._load()
 
     # -- start-up -----------------------------------------------------------------------------------
@@ -109,17 +110,52 @@ class Store:
     def _bucket(self, cluster: str, resource: str) -> Bucket:
         return self._buckets.setdefault((cluster, resource), {})
 
+    # -- shared defaults ------------------------------------------------------------------------------
+
+    def register_defaults(self, resource: str, source: DefaultsSource) -> None:
+        """Serve `source(cluster)` as objects of `resource` in every cluster without storing them.
+
+        Objects identical in every cluster of a version (kube's bootstrap RBAC) are shared entries;
+        writing one stores a private copy for that cluster, deleting one stores a tombstone, so an
+        idle cluster pays nothing for its defaults.
+        """
+        self._defaults[resource] = source
+
+    def _shared(self, cluster: str, resource: str) -> dict[tuple[str, str], Entry]:
+        source = self._defaults.get(resource)
+        if source is None:
+            return {}
+        shared = source(cluster)
+        if shared and self.count(cluster, TOMBSTONES):
+            shared = {k: e for k, e in shared.items() if not self._tombstoned(cluster, resource, *k)}
+        return shared
+
+    def _tombstoned(self, cluster: str, resource: str, namespace: str, name: str) -> bool:
+        return self.get(cluster, TOMBSTONES, resource, tombstone_name(namespace, name), shared=False) is not None
+
     # -- reads --------------------------------------------------------------------------------------
 
-    def get(self, cluster: str, resource: str, namespace: str, name: str) -> Entry | None:
+    def get(self, cluster: str, resource: str, namespace: str, name: str, shared: bool = True) -> Entry | None:
         b = self._buckets.get((cluster, resource))
-        if b is None:
-            return None
-        ns = b.get(namespace)
-        return ns.get(name) if ns else None
+        ns = b.get(namespace) if b else None
+        e = ns.get(name) if ns else None
+        if e is None and shared and resource in self._defaults:
+            e = self._shared(cluster, resource).get((namespace, name))
+        return e
 
     def entries(self, cluster: str, resource: str, namespace: str | None = None) -> Iterator[Entry]:
         """Entries of one resource in one cluster (one namespace, or all), ordered by namespace/name."""
+        if resource in self._defaults:
+            merged = {k: e for k, e in self._shared(cluster, resource).items() if namespace in (None, k[0])}
+            for e in self._stored(cluster, resource, namespace):
+                meta = e.obj["metadata"]
+                merged[(meta.get("namespace", ""), meta["name"])] = e
+            for k in sorted(merged):
+                yield merged[k]
+            return
+        yield from self._stored(cluster, resource, namespace)
+
+    def _stored(self, cluster: str, resource: str, namespace: str | None) -> Iterator[Entry]:
         b = self._buckets.get((cluster, resource))
         if not b:
             return
@@ -135,6 +171,8 @@ class Store:
                 yield ns[name]
 
     def count(self, cluster: str, resource: str, namespace: str | None = None) -> int:
+        if resource in self._defaults:
+            return sum(1 for _ in self.entries(cluster, resource, namespace))
         b = self._buckets.get((cluster, resource))
         if not b:
             return 0
@@ -160,6 +198,9 @@ class Store:
         ns = self._bucket(cluster, resource).setdefault(namespace, {})
         if name in ns:
             raise StoreError("exists", ns[name])
+        shared = self._shared(cluster, resource).get((namespace, name)) if resource in self._defaults else None
+        if shared is not None:
+            raise StoreError("exists", shared)
         rv = self._next_rv()
         obj["metadata"]["resourceVersion"] = str(rv)
         # New rows get increasing ids, so the backend appends instead of inserting at random.
@@ -173,9 +214,11 @@ class Store:
         self, cluster: str, resource: str, namespace: str, name: str, expect_rv: int | None
     ) -> tuple[dict[str, Entry], Entry]:
         """The namespace bucket and entry of an existing object, checking the expected revision."""
-        ns = self._bucket(cluster, resource).get(namespace)
-        old = ns.get(name) if ns else None
-        if old is None or ns is None:
+        ns = self._bucket(cluster, resource).setdefault(namespace, {})
+        old = ns.get(name)
+        if old is None and resource in self._defaults:
+            old = self._shared(cluster, resource).get((namespace, name))
+        if old is None:
             raise StoreError("missing")
         if expect_rv is not None and expect_rv != old.rv:
             raise StoreError("conflict", old)
@@ -188,10 +231,13 @@ class Store:
         ns, old = self._current(cluster, resource, namespace, name, expect_rv)
         rv = self._next_rv()
         obj["metadata"]["resourceVersion"] = str(rv)
-        entry = Entry(obj, encode(obj), rv, old.oid)
+        oid = old.oid
+        if not oid:  # a shared default: this write makes the cluster's private copy
+            oid, self._next_oid = self._next_oid, self._next_oid + 1
+        entry = Entry(obj, encode(obj), rv, oid)
         ns[name] = entry
         await self._commit(Event("MODIFIED", cluster, resource, namespace, name, rv, obj, entry.raw, old.obj,
-                                 oid=old.oid))
+                                 oid=oid))
         return entry
 
     async def delete(
@@ -200,19 +246,38 @@ class Store:
         """Remove an object; the returned entry carries the deletion revision."""
         ns, old = self._current(cluster, resource, namespace, name, expect_rv)
         rv = self._next_rv()
-        del ns[name]
+        ns.pop(name, None)
         obj = dict(old.obj)
         obj["metadata"] = dict(obj["metadata"], resourceVersion=str(rv))
         entry = Entry(obj, encode(obj), rv, old.oid)
+        extra: list[Op] = []
+        if resource in self._defaults and self._defaults[resource](cluster).get((namespace, name)) is not None:
+            # A default stays deleted in this cluster: record a tombstone in the same commit.
+            extra.append(self._put_tombstone(cluster, resource, namespace, name, rv))
+        ops: list[Op] = [(old.oid, make_key(cluster, resource, namespace, name), None)] if old.oid else []
         await self._commit(Event("DELETED", cluster, resource, namespace, name, rv, obj, entry.raw, old.obj,
-                                 oid=old.oid))
+                                 oid=old.oid), ops + extra)
         return entry
 
-    async def _commit(self, event: Event) -> None:
+    def _put_tombstone(self, cluster: str, resource: str, namespace: str, name: str, rv: int) -> Op:
+        tname = tombstone_name(namespace, name)
+        if self.get(cluster, TOMBSTONES, resource, tname, shared=False) is not None:
+            existing = self._buckets[(cluster, TOMBSTONES)][resource][tname]
+            return (existing.oid, make_key(cluster, TOMBSTONES, resource, tname), existing.raw)
+        record = {"metadata": {"name": tname, "namespace": resource, "resourceVersion": str(rv)},
+                  "groupResource": resource}
+        entry = Entry(record, encode(record), rv, self._next_oid)
+        self._next_oid += 1
+        self._bucket(cluster, TOMBSTONES).setdefault(resource, {})[tname] = entry
+        return (entry.oid, make_key(cluster, TOMBSTONES, resource, tname), entry.raw)
+
+    async def _commit(self, event: Event, ops: list[Op] | None = None) -> None:
+        """Make the event's write durable (or `ops`, when given), then publish it."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        key = make_key(event.cluster, event.resource, event.namespace, event.name)
-        op: Op = (event.oid, key, None if event.type == "DELETED" else event.raw)
+        if ops is None:
+            key = make_key(event.cluster, event.resource, event.namespace, event.name)
+            ops = [(event.oid, key, None if event.type == "DELETED" else event.raw)]
 
         def done(err: BaseException | None) -> None:
             if err is None:
@@ -222,7 +287,7 @@ class Store:
             elif not fut.done():
                 fut.set_exception(err)
 
-        self.backend.write([op], event.rv, done)
+        self.backend.write(ops, event.rv, done)
         await fut
 
     async def delete_cluster(self, cluster: str) -> int:
@@ -355,6 +420,17 @@ class Store:
     def close(self) -> None:
         self.close_watches()
         self.backend.close()
+
+
+# Tombstones of deleted shared defaults: stored at (cluster, TOMBSTONES, resource, tombstone_name).
+TOMBSTONES = "defaulttombstones.kubenest.io"
+
+# cluster -> {(namespace, name): Entry}; the same entries for every cluster of a version.
+DefaultsSource = Callable[[str], dict[tuple[str, str], Entry]]
+
+
+def tombstone_name(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}" if namespace else name
 
 
 def make_key(cluster: str, resource: str, namespace: str, name: str) -> str:
