@@ -118,12 +118,14 @@ class Clusters:
         }
         cluster = LogicalCluster(name, version, uid)
         self.by_name[name] = cluster
+        # The record and the default namespaces are one durable commit: creation is one fsync.
+        items = [(SYSTEM, CLUSTERS, "", name, record)]
+        items += [(name, "namespaces", "", ns, default_namespace(ns)) for ns in DEFAULT_NAMESPACES]
         try:
-            await self.store.create(SYSTEM, CLUSTERS, "", name, record)
+            await self.store.create_many(items)
         except StoreError as e:
+            del self.by_name[name]
             raise ClusterError(f'logical cluster "{name}" already exists') from e
-        for ns in DEFAULT_NAMESPACES:
-            await self.store.create(cluster.name, "namespaces", "", ns, default_namespace(ns))
         return cluster
 
     async def delete(self, name: str) -> None:

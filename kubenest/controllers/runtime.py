@@ -69,7 +69,7 @@ def owner_keys(ev: Event, kind: str) -> Iterable[Key]:
 class Manager:
     """Runs controllers: one watcher per resource across clusters, N workers over one queue."""
 
-    def __init__(self, store: Store, workers: int = 4) -> None:
+    def __init__(self, store: Store, workers: int = 16) -> None:
         self.store = store
         self.controllers: list[Controller] = []
         self.workers = workers

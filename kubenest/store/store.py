@@ -210,6 +210,42 @@ class Store:
         await self._commit(Event("ADDED", cluster, resource, namespace, name, rv, obj, entry.raw, None, oid=entry.oid))
         return entry
 
+    async def create_many(self, items: list[tuple[str, str, str, str, Obj]]) -> list[Entry]:
+        """Create several new objects (cluster, resource, namespace, name, obj) in one durable commit.
+
+        All-or-nothing for the existence check; their events are published in order once durable.
+        """
+        for cluster, resource, namespace, name, _ in items:
+            if self.get(cluster, resource, namespace, name) is not None:
+                raise StoreError("exists", self.get(cluster, resource, namespace, name))
+        entries: list[Entry] = []
+        events: list[Event] = []
+        ops: list[Op] = []
+        for cluster, resource, namespace, name, obj in items:
+            rv = self._next_rv()
+            obj["metadata"]["resourceVersion"] = str(rv)
+            entry = Entry(obj, encode(obj), rv, self._next_oid)
+            self._next_oid += 1
+            self._bucket(cluster, resource).setdefault(namespace, {})[name] = entry
+            entries.append(entry)
+            events.append(Event("ADDED", cluster, resource, namespace, name, rv, obj, entry.raw, None, oid=entry.oid))
+            ops.append((entry.oid, make_key(cluster, resource, namespace, name), entry.raw))
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+
+        def done(err: BaseException | None) -> None:
+            if err is None:
+                for ev in events:
+                    self._publish(ev)
+                if not fut.done():
+                    fut.set_result(None)
+            elif not fut.done():
+                fut.set_exception(err)
+
+        self.backend.write(ops, self.rv, done)
+        await fut
+        return entries
+
     def _current(
         self, cluster: str, resource: str, namespace: str, name: str, expect_rv: int | None
     ) -> tuple[dict[str, Entry], Entry]:
