@@ -174,6 +174,19 @@ def _qos_class(spec: Obj) -> str:
     return "Burstable"
 
 
+class DeploymentStrategy(Strategy):
+    def after_read_status(self, new: Obj, old: Obj) -> Obj:
+        """As kube's deployment status strategy, a status write may change annotations too: the
+        deployment controller records `deployment.kubernetes.io/revision` through /status."""
+        out = super().after_read_status(new, old)
+        annotations = (new.get("metadata") or {}).get("annotations")
+        if annotations:
+            out["metadata"]["annotations"] = annotations
+        else:
+            out["metadata"].pop("annotations", None)
+        return out
+
+
 class CrdStrategy(Strategy):
     def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
         super().prepare_for_create(r, obj, ctx)
@@ -188,6 +201,7 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("", "Namespace"): NamespaceStrategy(),
     ("", "Service"): ServiceStrategy(),
     ("", "Pod"): PodStrategy(),
+    ("apps", "Deployment"): DeploymentStrategy(),
     ("apiextensions.k8s.io", "CustomResourceDefinition"): CrdStrategy(),
 }
 

@@ -18,11 +18,12 @@ if TYPE_CHECKING:
 def build(store: Store, clusters: Clusters, registry: Registry) -> Manager:
     """The controller manager with every in-cluster controller registered (started by the server)."""
     from kubenest.controllers.client import Client
+    from kubenest.controllers.deployment import DeploymentController
     from kubenest.controllers.replicaset import ReplicaSetController
     from kubenest.controllers.runtime import Manager
 
     client = Client(store, clusters, registry)
     manager = Manager(store)
-    for controller in (ReplicaSetController(client),):
+    for controller in (ReplicaSetController(client), DeploymentController(client)):
         manager.add(controller)
     return manager
