@@ -368,8 +368,8 @@ class Registry:
         ctx = self.ctx(req)
         strat = strategy.for_resource(r)
         if req.subresource == "status":
+            # The strategy decides what a status write may change in metadata (kube's status strategies).
             new = strat.after_read_status(obj, old)
-            new["metadata"] = dict(old["metadata"])
         else:
             new = obj
             old_meta = old["metadata"]
