@@ -187,6 +187,47 @@ class DeploymentStrategy(Strategy):
         return out
 
 
+class JobStrategy(Strategy):
+    """Jobs get a generated selector and pod labels unless `spec.manualSelector` is true.
+
+    As kube's job strategy: the template gains `batch.kubernetes.io/job-name`, `job-name`,
+    `batch.kubernetes.io/controller-uid` and `controller-uid` (the user's values win, and validation
+    rejects a conflict), and the selector matches `batch.kubernetes.io/controller-uid`, so pods of
+    this Job and no other are selected.
+    """
+
+    def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
+        super().prepare_for_create(r, obj, ctx)
+        spec = obj.get("spec")
+        if not isinstance(spec, dict) or spec.get("manualSelector") is True:
+            return
+        meta = obj["metadata"]
+        name, uid = meta.get("name", ""), meta.get("uid", "")
+        template = spec.get("template")
+        if not isinstance(template, dict):
+            template = spec["template"] = {}
+        tmeta = template.get("metadata")
+        if not isinstance(tmeta, dict):
+            tmeta = template["metadata"] = {}
+        labels = tmeta.get("labels")
+        if not isinstance(labels, dict):
+            labels = {}
+        for key, value in (("job-name", name), ("batch.kubernetes.io/job-name", name),
+                           ("controller-uid", uid), ("batch.kubernetes.io/controller-uid", uid)):
+            labels.setdefault(key, value)
+        tmeta["labels"] = dict(sorted(labels.items()))
+        if not meta.get("labels"):
+            # kube defaults a Job's labels from its template when it reads the stored object back.
+            meta["labels"] = dict(tmeta["labels"])
+        selector = spec.get("selector")
+        if not isinstance(selector, dict):
+            selector = spec["selector"] = {}
+        match = selector.get("matchLabels")
+        if not isinstance(match, dict):
+            match = selector["matchLabels"] = {}
+        match.setdefault("batch.kubernetes.io/controller-uid", uid)
+
+
 class CrdStrategy(Strategy):
     def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
         super().prepare_for_create(r, obj, ctx)
@@ -201,6 +242,7 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("", "Namespace"): NamespaceStrategy(),
     ("", "Service"): ServiceStrategy(),
     ("", "Pod"): PodStrategy(),
+    ("batch", "Job"): JobStrategy(),
     ("apps", "Deployment"): DeploymentStrategy(),
     ("apiextensions.k8s.io", "CustomResourceDefinition"): CrdStrategy(),
 }
