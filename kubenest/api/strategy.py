@@ -228,6 +228,41 @@ class JobStrategy(Strategy):
         match.setdefault("batch.kubernetes.io/controller-uid", uid)
 
 
+class DaemonSetStrategy(Strategy):
+    """kube's DaemonSet strategy keeps a template generation, which apps/v1 shows as the
+    `deprecated.daemonset.template.generation` annotation: the value given on create (at least 1),
+    one more on each template change, and clients cannot change it. The DaemonSet controller labels
+    pods with it (`pod-template-generation`)."""
+
+    ANNOTATION = "deprecated.daemonset.template.generation"
+
+    def _generation(self, obj: Obj) -> int:
+        try:
+            return int(((obj.get("metadata") or {}).get("annotations") or {}).get(self.ANNOTATION, 0))
+        except (TypeError, ValueError):
+            return 0
+
+    def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
+        super().prepare_for_create(r, obj, ctx)
+        meta = obj["metadata"]
+        meta["annotations"] = dict(meta.get("annotations") or {}, **{self.ANNOTATION: str(max(self._generation(obj), 1))})
+
+    def prepare_for_update(self, r: ResourceInfo, new: Obj, old: Obj, ctx: Any) -> None:
+        super().prepare_for_update(r, new, old, ctx)
+        generation = self._generation(old)
+        if (new.get("spec") or {}).get("template") != (old.get("spec") or {}).get("template"):
+            generation += 1
+        annotations = dict(new["metadata"].get("annotations") or {})
+        if generation:
+            annotations[self.ANNOTATION] = str(generation)
+        else:
+            annotations.pop(self.ANNOTATION, None)
+        if annotations:
+            new["metadata"]["annotations"] = annotations
+        else:
+            new["metadata"].pop("annotations", None)
+
+
 class CrdStrategy(Strategy):
     def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
         super().prepare_for_create(r, obj, ctx)
@@ -244,6 +279,7 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("", "Pod"): PodStrategy(),
     ("batch", "Job"): JobStrategy(),
     ("apps", "Deployment"): DeploymentStrategy(),
+    ("apps", "DaemonSet"): DaemonSetStrategy(),
     ("apiextensions.k8s.io", "CustomResourceDefinition"): CrdStrategy(),
 }
 

@@ -19,14 +19,17 @@ def build(store: Store, clusters: Clusters, registry: Registry) -> Manager:
     """The controller manager with every in-cluster controller registered (started by the server)."""
     from kubenest.controllers.client import Client
     from kubenest.controllers.cronjob import CronJobController
+    from kubenest.controllers.daemonset import DaemonSetController
     from kubenest.controllers.deployment import DeploymentController
     from kubenest.controllers.job import JobController, JobPodFinalizerController, TTLAfterFinishedController
     from kubenest.controllers.replicaset import ReplicaSetController
     from kubenest.controllers.runtime import Manager
+    from kubenest.controllers.statefulset import StatefulSetController
 
     client = Client(store, clusters, registry)
     manager = Manager(store)
     for controller in (JobController(client), JobPodFinalizerController(client), TTLAfterFinishedController(client),
-                       CronJobController(client), ReplicaSetController(client), DeploymentController(client)):
+                       CronJobController(client), ReplicaSetController(client),
+                       StatefulSetController(client), DaemonSetController(client), DeploymentController(client)):
         manager.add(controller)
     return manager
