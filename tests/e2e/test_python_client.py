@@ -90,8 +90,16 @@ def test_deployment_crud_with_defaults_and_generation(api: client.ApiClient) -> 
     assert d.spec.strategy.type == "RollingUpdate"
     assert d.spec.template.spec.containers[0].termination_message_path == "/dev/termination-log"
     assert d.spec.revision_history_limit == 10
-    d.spec.replicas = 5
-    d = apps.replace_namespaced_deployment("web", NS, d)
+    # The deployment controller writes status right after create, as on a real cluster: a replace
+    # carries a read resourceVersion and retries on 409 Conflict.
+    for _attempt in range(20):
+        d = apps.read_namespaced_deployment("web", NS)
+        d.spec.replicas = 5
+        try:
+            d = apps.replace_namespaced_deployment("web", NS, d)
+            break
+        except ApiException as e:
+            assert e.status == 409, e
     assert d.spec.replicas == 5 and d.metadata.generation == 2
     scale = apps.read_namespaced_deployment_scale("web", NS)
     assert scale.spec.replicas == 5 and scale.status.selector == "app=web"
