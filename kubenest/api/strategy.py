@@ -212,8 +212,13 @@ class JobStrategy(Strategy):
         labels = tmeta.get("labels")
         if not isinstance(labels, dict):
             labels = {}
-        for key, value in (("job-name", name), ("batch.kubernetes.io/job-name", name),
-                           ("controller-uid", uid), ("batch.kubernetes.io/controller-uid", uid)):
+        # The batch.kubernetes.io/ labels came in 1.27; older clusters select on controller-uid.
+        prefixed = _minor(ctx.cluster.version) >= 27
+        uid_label = "batch.kubernetes.io/controller-uid" if prefixed else "controller-uid"
+        generated = [("job-name", name), ("controller-uid", uid)]
+        if prefixed:
+            generated += [("batch.kubernetes.io/job-name", name), ("batch.kubernetes.io/controller-uid", uid)]
+        for key, value in generated:
             labels.setdefault(key, value)
         tmeta["labels"] = dict(sorted(labels.items()))
         if not meta.get("labels"):
@@ -225,7 +230,14 @@ class JobStrategy(Strategy):
         match = selector.get("matchLabels")
         if not isinstance(match, dict):
             match = selector["matchLabels"] = {}
-        match.setdefault("batch.kubernetes.io/controller-uid", uid)
+        match.setdefault(uid_label, uid)
+
+
+def _minor(version: str) -> int:
+    try:
+        return int(version.split(".")[1])
+    except (IndexError, ValueError):
+        return 0
 
 
 class DaemonSetStrategy(Strategy):

@@ -376,16 +376,19 @@ def rfc1123z(t: datetime.datetime) -> str:
     return t.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
-def job_from_template(cj: Obj, scheduled: datetime.datetime) -> Obj:
+def job_from_template(cj: Obj, scheduled: datetime.datetime, minor: int = 37) -> Obj:
     """The Job for one scheduled time (kube's getJobFromTemplate2)."""
     spec = cj.get("spec") or {}
     template = spec.get("jobTemplate") or {}
     tmeta = template.get("metadata") or {}
+    meta: Obj = {"name": job_name(cj, scheduled), "namespace": cj["metadata"].get("namespace", "")}
     annotations = dict(tmeta.get("annotations") or {})
-    loc = load_location(spec.get("timeZone") or "")
-    annotations[SCHEDULED_TIMESTAMP] = rfc3339(scheduled.astimezone(loc))
-    meta: Obj = {"name": job_name(cj, scheduled), "namespace": cj["metadata"].get("namespace", ""),
-                 "annotations": annotations, "ownerReferences": [podutil.owner_reference(cj)]}
+    if minor >= 32:  # CronJobsScheduledAnnotation, on by default since 1.32
+        loc = load_location(spec.get("timeZone") or "")
+        annotations[SCHEDULED_TIMESTAMP] = rfc3339(scheduled.astimezone(loc))
+    if annotations:
+        meta["annotations"] = annotations
+    meta["ownerReferences"] = [podutil.owner_reference(cj)]
     if tmeta.get("labels"):
         meta["labels"] = dict(tmeta["labels"])
     job_spec = orjson.loads(orjson.dumps(template.get("spec") or {}))
@@ -418,6 +421,13 @@ class CronJobController(Controller):
 
     async def event(self, cluster: str, cj: Obj, type_: str, reason: str, message: str) -> None:
         await self.client.event(cluster, cj, type_, reason, message, component=COMPONENT)
+
+    def _minor(self, cluster: str) -> int:
+        c = self.client.clusters.get(cluster)
+        try:
+            return int(str(c.version).split(".")[1]) if c is not None else 37
+        except (IndexError, ValueError):
+            return 37
 
     async def reconcile(self, key: Key) -> None:
         cluster, namespace, name = key
@@ -534,7 +544,7 @@ class CronJobController(Controller):
 
     async def _start_job(self, cluster: str, cj: Obj, scheduled: datetime.datetime, now: datetime.datetime,
                          sched: Schedule, changed: bool) -> tuple[float | None, bool]:
-        request = job_from_template(cj, scheduled)
+        request = job_from_template(cj, scheduled, self._minor(cluster))
         try:
             job = await self.client.create(cluster, request)
         except ApiError as e:

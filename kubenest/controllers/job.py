@@ -407,6 +407,7 @@ class _Sync:
     terminating: int
     uncounted_succeeded: set[str]
     uncounted_failed: set[str]
+    minor: int = 37  # the cluster's Kubernetes minor version: feature gates follow it
     succeeded: int = 0
     failed: int = 0
     finished: Obj | None = None
@@ -429,6 +430,26 @@ class _Sync:
     @property
     def completions(self) -> int:
         return int(self.spec.get("completions") or 0)
+
+    @property
+    def delay_terminal(self) -> bool:
+        """Since 1.31 (JobManagedBy/JobPodReplacementPolicy): FailureTarget and SuccessCriteriaMet
+        come first, and Failed/Complete wait until no pod is terminating."""
+        return self.minor >= 31
+
+    @property
+    def track_terminating(self) -> bool:
+        """`status.terminating` exists since 1.29 (JobPodReplacementPolicy on by default)."""
+        return self.minor >= 29
+
+    def failure(self, reason: str, message: str, now: str) -> Obj:
+        return new_condition("FailureTarget" if self.delay_terminal else "Failed", "True", reason, message, now)
+
+    def success(self, now: str) -> Obj:
+        if self.delay_terminal:
+            return new_condition("SuccessCriteriaMet", "True", "CompletionsReached",
+                                 "Reached expected number of succeeded pods", now)
+        return new_condition("Complete", "True", "", "", now)
 
 
 def _uid(obj: Obj) -> str:
@@ -483,6 +504,13 @@ class JobController(Controller):
     async def event(self, cluster: str, job: Obj, type_: str, reason: str, message: str) -> None:
         await self.client.event(cluster, job, type_, reason, message, component=COMPONENT)
 
+    def _minor(self, cluster: str) -> int:
+        c = self.client.clusters.get(cluster)
+        try:
+            return int(str(c.version).split(".")[1]) if c is not None else 37
+        except (IndexError, ValueError):
+            return 37
+
     # -- sync -------------------------------------------------------------------------------------------
 
     async def reconcile(self, key: Key) -> None:
@@ -510,7 +538,7 @@ class JobController(Controller):
         uncounted = status["uncountedTerminatedPods"]
         s = _Sync(key, cluster, job, pods, active, sum(1 for p in active if podutil.is_ready(p)),
                   sum(1 for p in pods if is_terminating(p)), set(uncounted.get("succeeded") or ()),
-                  set(uncounted.get("failed") or ()))
+                  set(uncounted.get("failed") or ()), self._minor(cluster))
         await self._sync(s)
 
     async def _sync(self, s: _Sync) -> None:
@@ -537,11 +565,9 @@ class JobController(Controller):
                 s.finished = new_condition("FailureTarget", "True", "PodFailurePolicy", message, now_s)
         if s.finished is None:
             if s.failed > int(spec.get("backoffLimit", 6)) or self._past_backoff_limit_on_failure(job, s.pods):
-                s.finished = new_condition("FailureTarget", "True", "BackoffLimitExceeded",
-                                           "Job has reached the specified backoff limit", now_s)
+                s.finished = s.failure("BackoffLimitExceeded", "Job has reached the specified backoff limit", now_s)
             elif self._past_active_deadline(job, now):
-                s.finished = new_condition("FailureTarget", "True", "DeadlineExceeded",
-                                           "Job was active longer than specified deadline", now_s)
+                s.finished = s.failure("DeadlineExceeded", "Job was active longer than specified deadline", now_s)
             elif spec.get("activeDeadlineSeconds") is not None and not is_suspended(job):
                 started = podutil.parse_time(status.get("startTime")) or now
                 left = int(spec["activeDeadlineSeconds"]) - (now - started).total_seconds()
@@ -560,14 +586,12 @@ class JobController(Controller):
                 if s.finished is None:
                     max_failed = spec.get("maxFailedIndexes")
                     if max_failed is not None and total(s.failed_idx) > int(max_failed):
-                        s.finished = new_condition(
-                            "FailureTarget", "True", "MaxFailedIndexesExceeded",
-                            "Job has exceeded the specified maximal number of failed indexes", now_s)
+                        s.finished = s.failure("MaxFailedIndexesExceeded",
+                                               "Job has exceeded the specified maximal number of failed indexes", now_s)
                     elif total(s.failed_idx) > 0 and total(s.failed_idx) + total(s.succeeded_idx) >= s.completions:
-                        s.finished = new_condition("FailureTarget", "True", "FailedIndexes", "Job has failed indexes",
-                                                   now_s)
+                        s.finished = s.failure("FailedIndexes", "Job has failed indexes", now_s)
                 s.delayed = self._delayed_deletion_per_index(s)
-            if s.finished is None:
+            if s.finished is None and s.minor >= 31:  # JobSuccessPolicy, on by default since 1.31
                 message = match_success_policy(spec.get("successPolicy"), s.completions, s.succeeded_idx)
                 if message is not None:
                     s.finished = new_condition("SuccessCriteriaMet", "True", "SuccessPolicy", message, now_s)
@@ -592,16 +616,19 @@ class JobController(Controller):
             else:
                 complete = s.succeeded >= int(completions) and active == 0
             if complete:
-                s.finished = new_condition("SuccessCriteriaMet", "True", "CompletionsReached",
-                                           "Reached expected number of succeeded pods", now_s)
+                s.finished = s.success(now_s)
             elif managed:
                 suspend_changed = await self._suspend_condition(s, now_s)
 
+        terminating = s.terminating if s.track_terminating else None
         needs_flush = (suspend_changed or active != int(status.get("active", 0))
-                       or s.ready != status.get("ready") or s.terminating != status.get("terminating"))
+                       or s.ready != status.get("ready") or terminating != status.get("terminating"))
         status["active"] = active
         status["ready"] = s.ready
-        status["terminating"] = s.terminating
+        if terminating is None:
+            status.pop("terminating", None)
+        else:
+            status["terminating"] = terminating
         await self._track_status(s, needs_flush)
         if manage_error is not None:
             raise manage_error
@@ -814,7 +841,7 @@ class JobController(Controller):
         if TRACKING_FINALIZER not in (tmeta.get("finalizers") or ()):
             tmeta["finalizers"] = [*(tmeta.get("finalizers") or ()), TRACKING_FINALIZER]
         if is_indexed(job):
-            _add_index_env(template)
+            _add_index_env(template, "labels" if s.minor >= 28 else "annotations")
         active += diff
         first_error: ApiError | None = None
         batch = min(diff, 1)
@@ -850,7 +877,8 @@ class JobController(Controller):
         t = self.client.copy(template)
         tmeta = t.setdefault("metadata", {})
         tmeta.setdefault("annotations", {})[COMPLETION_INDEX] = str(index)
-        tmeta.setdefault("labels", {})[COMPLETION_INDEX] = str(index)
+        if s.minor >= 28:  # PodIndexLabel
+            tmeta.setdefault("labels", {})[COMPLETION_INDEX] = str(index)
         t.setdefault("spec", {})["hostname"] = f"{name}-{index}"
         if per_index_limit(s.job) is not None:
             failures, ignored = self._index_failure_counts(s.job, s.delayed.get(index))
@@ -1099,7 +1127,7 @@ class JobController(Controller):
         uncounted = s.status.get("uncountedTerminatedPods") or {}
         if uncounted.get("succeeded") or uncounted.get("failed"):
             return False
-        if s.terminating > 0:
+        if s.delay_terminal and s.terminating > 0:
             return False
         f = s.finished
         ensure_condition(s.status, f["type"], f["status"], f.get("reason", ""), f.get("message", ""),
@@ -1141,15 +1169,15 @@ def _generate_name(job_name: str) -> str:
     return prefix if len(prefix) <= 58 else prefix[:58]
 
 
-def _add_index_env(template: Obj) -> None:
-    """JOB_COMPLETION_INDEX from the pod's index label, on every (init) container."""
+def _add_index_env(template: Obj, source: str) -> None:
+    """JOB_COMPLETION_INDEX from the pod's index label (or annotation), on every (init) container."""
     spec = template.setdefault("spec", {})
     for key in ("initContainers", "containers"):
         for c in spec.get(key) or ():
             env = c.setdefault("env", [])
             if not any(v.get("name") == "JOB_COMPLETION_INDEX" for v in env):
                 env.append({"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
-                    "apiVersion": "v1", "fieldPath": f"metadata.labels['{COMPLETION_INDEX}']"}}})
+                    "apiVersion": "v1", "fieldPath": f"metadata.{source}['{COMPLETION_INDEX}']"}}})
 
 
 def _set_uncounted(status: Obj, succeeded: list[str], failed: list[str]) -> None:

@@ -18,7 +18,8 @@ import yaml
 
 from kubenest.controllers import cronjob as cronjob_module
 from kubenest.controllers import job as job_module
-from tests.conftest import Cluster
+from kubenest.testing import ServerThread
+from tests.conftest import Cluster, make_cluster
 from tests.e2e.test_controllers import eventually, mark_running_and_ready, pods
 
 JOB_TRACKING = "batch.kubernetes.io/job-tracking"
@@ -212,6 +213,19 @@ def test_failing_job_backs_off_then_fails_at_backoff_limit(cluster: Cluster, mon
         ("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit")]
     assert len(job_pods(cluster, "flaky")) == 3
     assert has_event(cluster, "flaky", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
+
+
+def test_jobs_in_clusters_before_1_31_finish_with_one_condition(server: ServerThread, bins: tuple[str, str]) -> None:
+    old = make_cluster(server, bins, "jobs-1-28", version="1.28")
+    old.apply(job_manifest("legacy", "completionMode: Indexed\ncompletions: 1"))
+    pod = eventually(lambda: pending(old, "legacy"), what="a pod")[0]
+    # PodIndexLabel is on since 1.28; status.terminating only since 1.29.
+    assert pod["metadata"]["labels"]["batch.kubernetes.io/job-completion-index"] == "0"
+    succeed(old, pod["metadata"]["name"])
+    old.kubectl("wait", "--for=condition=complete", "job/legacy", "--timeout=20s")
+    status = job_status(old, "legacy")
+    assert [(c["type"], c.get("reason")) for c in status["conditions"]] == [("Complete", None)]
+    assert "terminating" not in status and status["completedIndexes"] == "0"
 
 
 def test_active_deadline_fails_the_job_and_removes_its_pods(cluster: Cluster) -> None:
