@@ -467,3 +467,19 @@ def test_deleting_a_daemonset_removes_its_pods_and_revisions(cluster: Cluster) -
     cluster.kubectl("delete", "ds", "agent")
     eventually(lambda: not pods(cluster, "app=agent") and not cluster.json("get", "controllerrevisions")["items"],
                what="pods and revisions gone")
+
+
+def test_daemonset_history_is_trimmed_to_its_limit(cluster: Cluster) -> None:
+    add_nodes(cluster, "n1")
+    cluster.apply(DS.replace("  selector:", "  revisionHistoryLimit: 1\n  selector:"))
+    eventually(lambda: len(pods(cluster, "app=agent")) == 1, what="1 pod")
+    for tag in ("2", "3", "4"):
+        cluster.kubectl("set", "image", "ds/agent", f"agent=agent:{tag}")
+        eventually(partial(agent_images_are, cluster, [f"agent:{tag}"]), what=f"the pod on agent:{tag}")
+    eventually(lambda: sorted(r["revision"] for r in cluster.json("get", "controllerrevisions")["items"]) == [3, 4],
+               what="history trimmed to one old revision")
+
+
+def agent_images_are(cluster: Cluster, want: list[str]) -> bool:
+    return want == sorted(p["spec"]["containers"][0]["image"] for p in pods(cluster, "app=agent")
+                          if not p["metadata"].get("deletionTimestamp"))
