@@ -19,6 +19,11 @@ from kubenest.store.store import Event
 
 Obj = dict[str, Any]
 BURST = 500  # kube's burstReplicas: at most this many creations or deletions per sync
+COMPONENT = "replicaset-controller"
+
+
+def _minor(cluster: Any) -> int:
+    return int(cluster.version.split(".")[1]) if cluster is not None else 37
 
 
 class ReplicaSetController(Controller):
@@ -125,10 +130,11 @@ class ReplicaSetController(Controller):
                 try:
                     made = await self.client.create(cluster, pod)
                 except ApiError as e:
-                    await self.client.event(cluster, rs, "Warning", "FailedCreate", f"Error creating: {e.message}")
+                    await self.client.event(cluster, rs, "Warning", "FailedCreate", f"Error creating: {e.message}",
+                                            component=COMPONENT)
                     raise
                 await self.client.event(cluster, rs, "Normal", "SuccessfulCreate",
-                                        f"Created pod: {made['metadata']['name']}")
+                                        f"Created pod: {made['metadata']['name']}", component=COMPONENT)
             created += n
             batch *= 2
 
@@ -136,7 +142,7 @@ class ReplicaSetController(Controller):
         for pod in sorted(active, key=_deletion_rank)[:count]:
             await self.client.delete(cluster, pod)
             await self.client.event(cluster, rs, "Normal", "SuccessfulDelete",
-                                    f"Deleted pod: {pod['metadata']['name']}")
+                                    f"Deleted pod: {pod['metadata']['name']}", component=COMPONENT)
 
     async def update_status(self, cluster: str, rs: Obj, pods: list[Obj], failure: str | None) -> None:
         spec = rs.get("spec") or {}
@@ -151,9 +157,9 @@ class ReplicaSetController(Controller):
         status["readyReplicas"] = sum(1 for p in active if podutil.is_ready(p))
         status["availableReplicas"] = sum(1 for p in active if podutil.is_available(p, min_ready, now))
         status["observedGeneration"] = rs["metadata"].get("generation", 1)
-        terminating = sum(1 for p in pods if p["metadata"].get("deletionTimestamp"))
-        if terminating:
-            status["terminatingReplicas"] = terminating
+        # kube reports terminatingReplicas (0 included) from 1.35, when the feature is on by default.
+        if _minor(self.client.clusters.get(cluster)) >= 35:
+            status["terminatingReplicas"] = sum(1 for p in pods if p["metadata"].get("deletionTimestamp"))
         else:
             status.pop("terminatingReplicas", None)
         for k in ("fullyLabeledReplicas", "readyReplicas", "availableReplicas"):
