@@ -113,6 +113,11 @@ class Registry:
         self.store = store
         # Hooks other parts of the server add (CRD controller, GC): called after committed writes.
         self.after_write: list[Any] = []
+        # Admission plugins (kubenest.api.admission), each `async hook(req, obj, old)` (old is None on
+        # create) that raises ApiError to deny. As in kube-apiserver, mutating ones run after defaulting
+        # and may change `obj`; validating ones run after validation and may only reject it.
+        self.mutating_admission: list[Any] = []
+        self.validating_admission: list[Any] = []
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -283,7 +288,9 @@ class Registry:
         strat.prepare_for_create(r, obj, ctx)
         if strat.uses_generation(r):
             meta["generation"] = 1
+        await self._admit(self.mutating_admission, req, obj, None)
         strategy.check(strat.validate(r, obj, None, ctx), r, obj)
+        await self._admit(self.validating_admission, req, obj, None)
         if track:
             self._track(req, None, obj)
         if req.dry_run:
@@ -316,6 +323,11 @@ class Registry:
         except ssa.ApplyError:
             # Objects kube's field manager cannot track (e.g. duplicate list keys) are stored untracked.
             new["metadata"].pop("managedFields", None)
+
+    @staticmethod
+    async def _admit(hooks: builtins.list[Any], req: Request, obj: Obj, old: Obj | None) -> None:
+        for hook in hooks:
+            await hook(req, obj, old)
 
     async def _after(self, req: Request, old: Obj | None, new: Obj | None) -> None:
         for hook in self.after_write:
@@ -387,7 +399,9 @@ class Registry:
             if strat.uses_generation(r) and _spec_changed(new, old):
                 meta["generation"] = int(old_meta.get("generation", 1)) + 1
         new["metadata"]["resourceVersion"] = old["metadata"].get("resourceVersion")
+        await self._admit(self.mutating_admission, req, new, old)
         strategy.check(strat.validate(r, new, old, ctx), r, new)
+        await self._admit(self.validating_admission, req, new, old)
         if track:
             if "managedFields" not in obj.get("metadata", {}) and old["metadata"].get("managedFields") is not None:
                 new["metadata"]["managedFields"] = copy.deepcopy(old["metadata"]["managedFields"])

@@ -17,7 +17,7 @@ import uvicorn
 import yaml
 
 from kubenest import controllers
-from kubenest.api import crds, defaults_layer, gc, namespaces
+from kubenest.api import admission, crds, defaults_layer, gc, namespaces
 from kubenest.api.clusters import ROOT, Clusters
 from kubenest.api.rbac import RbacAuthorizer
 from kubenest.api.registry import Registry
@@ -68,8 +68,10 @@ class Server:
         self.crds = crds.CrdController(self.store, self.clusters, self.registry)
         self.gc = gc.GarbageCollector(self.store, self.registry)
         self.namespaces = namespaces.NamespaceController(self.store, self.registry)
-        self.controllers = controllers.build(self.store, self.clusters, self.registry)
         self.ca_path, self.cert_path, self.key_path = ensure_certificates(config.data_dir, config.address)
+        admission.install(self.registry, self.store)
+        with open(self.ca_path) as f:
+            self.controllers = controllers.build(self.store, self.clusters, self.registry, root_ca=f.read())
         self.controllers.add(virtualclusters.VirtualClusterController(
             Client(self.store, self.clusters, self.registry, manager="kubenest-platform"), self.clusters,
             self.tokens, self.url, open(self.ca_path, "rb").read()))
