@@ -23,6 +23,7 @@ from typing import Any
 
 from kubenest.api.errors import ApiError
 from kubenest.controllers import podutil
+from kubenest.controllers.client import Client
 from kubenest.controllers.runtime import Controller, Key
 from kubenest.store.store import Event
 
@@ -188,7 +189,7 @@ class _ServiceEndpointsController(Controller):
 
     primary = "services"
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Client) -> None:
         super().__init__(client)
         self.tracker = TriggerTimeTracker()
 
@@ -590,7 +591,7 @@ class EndpointSliceController(_ServiceEndpointsController):
                     and (s["metadata"].get("labels") or {}).get(MANAGED_BY_LABEL) == SLICE_CONTROLLER_NAME
                     and not s["metadata"].get("deletionTimestamp")]
         trigger = self.tracker.compute(key, svc, pods)
-        families = {"IPv4" if f == "IPv4" else "IPv6" for f in service_families(svc)}
+        families = set(service_families(svc))
         to_delete = [s for s in existing if s.get("addressType") not in families]
         for family in sorted(families):
             await self._reconcile_family(cluster, svc, pods, [s for s in existing if s.get("addressType") == family],

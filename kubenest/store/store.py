@@ -12,6 +12,7 @@ a write that could still be lost.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -145,14 +146,30 @@ class Store:
 
     def entries(self, cluster: str, resource: str, namespace: str | None = None) -> Iterator[Entry]:
         """Entries of one resource in one cluster (one namespace, or all), ordered by namespace/name."""
-        if resource in self._defaults:
-            merged = {k: e for k, e in self._shared(cluster, resource).items() if namespace in (None, k[0])}
-            for e in self._stored(cluster, resource, namespace):
+        shared = self._shared(cluster, resource) if resource in self._defaults else None
+        if shared and namespace is None:
+            merged = dict(shared)
+            for e in self._stored(cluster, resource, None):
                 meta = e.obj["metadata"]
                 merged[(meta.get("namespace", ""), meta["name"])] = e
             for k in sorted(merged):
                 yield merged[k]
             return
+        if shared and namespace is not None:
+            # One namespace: slot its few defaults into the sorted names (a private copy hides its
+            # default), and where it has none, list as if there were no defaults at all.
+            mine = {name: e for (ns, name), e in shared.items() if ns == namespace}
+            if mine:
+                b = self._buckets.get((cluster, resource))
+                stored = (b.get(namespace) if b else None) or {}
+                names = sorted(stored)
+                for name in mine:
+                    if name not in stored:
+                        bisect.insort(names, name)
+                for name in names:
+                    found = stored.get(name)
+                    yield found if found is not None else mine[name]
+                return
         yield from self._stored(cluster, resource, namespace)
 
     def _stored(self, cluster: str, resource: str, namespace: str | None) -> Iterator[Entry]:
