@@ -174,19 +174,6 @@ def _qos_class(spec: Obj) -> str:
     return "Burstable"
 
 
-class DeploymentStrategy(Strategy):
-    def after_read_status(self, new: Obj, old: Obj) -> Obj:
-        """As kube's deployment status strategy, a status write may change annotations too: the
-        deployment controller records `deployment.kubernetes.io/revision` through /status."""
-        out = super().after_read_status(new, old)
-        annotations = (new.get("metadata") or {}).get("annotations")
-        if annotations:
-            out["metadata"]["annotations"] = annotations
-        else:
-            out["metadata"].pop("annotations", None)
-        return out
-
-
 class JobStrategy(Strategy):
     """Jobs get a generated selector and pod labels unless `spec.manualSelector` is true.
 
@@ -240,6 +227,19 @@ def _minor(version: str) -> int:
         return 0
 
 
+class DeploymentStrategy(Strategy):
+    def after_read_status(self, new: Obj, old: Obj) -> Obj:
+        """As kube's deployment status strategy, a status write may change annotations too: the
+        deployment controller records `deployment.kubernetes.io/revision` through /status."""
+        out = super().after_read_status(new, old)
+        annotations = (new.get("metadata") or {}).get("annotations")
+        if annotations:
+            out["metadata"]["annotations"] = annotations
+        else:
+            out["metadata"].pop("annotations", None)
+        return out
+
+
 class DaemonSetStrategy(Strategy):
     """kube's DaemonSet strategy keeps a template generation, which apps/v1 shows as the
     `deprecated.daemonset.template.generation` annotation: the value given on create (at least 1),
@@ -289,8 +289,8 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("", "Namespace"): NamespaceStrategy(),
     ("", "Service"): ServiceStrategy(),
     ("", "Pod"): PodStrategy(),
-    ("batch", "Job"): JobStrategy(),
     ("apps", "Deployment"): DeploymentStrategy(),
+    ("batch", "Job"): JobStrategy(),
     ("apps", "DaemonSet"): DaemonSetStrategy(),
     ("apiextensions.k8s.io", "CustomResourceDefinition"): CrdStrategy(),
 }

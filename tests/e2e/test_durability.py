@@ -89,7 +89,8 @@ def test_restart_keeps_all_data(tmp_path: object) -> None:
     try:
         with up.client() as c:
             items = c.get(up.base + "/api/v1/namespaces/default/configmaps").json()
-            assert sorted(i["metadata"]["name"] for i in items["items"]) == sorted(f"cm-{i}" for i in range(20))
+            names = sorted(i["metadata"]["name"] for i in items["items"])
+            assert names == sorted([f"cm-{i}" for i in range(20)] + ["kube-root-ca.crt"])
             r = c.post(up.base + "/api/v1/namespaces/default/configmaps", json=_cm("after-restart"))
             assert int(r.json()["metadata"]["resourceVersion"]) > int(rv_before)
     finally:

@@ -80,7 +80,7 @@ def test_configmap_create_read_replace_patch_delete(api: client.ApiClient) -> No
     status = v1.delete_namespaced_config_map("settings", NS)
     assert status["kind"] == "Status" and status["status"] == "Success"
     assert status["details"] == {"name": "settings", "kind": "configmaps", "uid": created.metadata.uid}
-    assert [c.metadata.name for c in v1.list_namespaced_config_map(NS).items] == []
+    assert [c.metadata.name for c in v1.list_namespaced_config_map(NS).items] == ["kube-root-ca.crt"]
 
 
 def test_deployment_crud_with_defaults_and_generation(api: client.ApiClient) -> None:
@@ -233,7 +233,8 @@ def test_list_pages_with_limit_and_continue(api: client.ApiClient) -> None:
         v1.create_namespaced_config_map(NS, _cm(f"cm-{i}", {"batch": "one"}))
     first = v1.list_namespaced_config_map(NS, limit=3)
     assert [c.metadata.name for c in first.items] == ["cm-0", "cm-1", "cm-2"]
-    assert first.metadata._continue and first.metadata.remaining_item_count == 4
+    # Every namespace also holds kube-root-ca.crt, which sorts last.
+    assert first.metadata._continue and first.metadata.remaining_item_count == 5
     # Pages are one snapshot, as etcd serves them: writes after the first page do not show in later ones.
     v1.create_namespaced_config_map(NS, _cm("cm-9", {"batch": "one"}))
     v1.patch_namespaced_config_map("cm-3", NS, {"data": {"k": "changed"}})
@@ -242,9 +243,9 @@ def test_list_pages_with_limit_and_continue(api: client.ApiClient) -> None:
     assert [c.metadata.name for c in second.items] == ["cm-3", "cm-4", "cm-5"]
     assert second.items[0].data == {"k": "v"}
     assert second.metadata.resource_version == first.metadata.resource_version
-    assert second.metadata.remaining_item_count == 1
+    assert second.metadata.remaining_item_count == 2
     last = v1.list_namespaced_config_map(NS, limit=3, _continue=second.metadata._continue)
-    assert [c.metadata.name for c in last.items] == ["cm-6"]
+    assert [c.metadata.name for c in last.items] == ["cm-6", "kube-root-ca.crt"]
     assert last.metadata._continue is None and last.metadata.remaining_item_count is None
 
 
@@ -375,7 +376,7 @@ def test_continue_token_older_than_the_history_raises_410_with_a_fresh_token(
     assert status["message"].startswith("The provided continue parameter is too old to display a consistent list")
     # The token kube offers goes on from the same place at the latest revision: the new objects show up.
     rest = v1.list_namespaced_config_map(NS, _continue=status["metadata"]["continue"])
-    assert [c.metadata.name for c in rest.items] == [f"cm-{i}" for i in range(2, 10)]
+    assert [c.metadata.name for c in rest.items] == [f"cm-{i}" for i in range(2, 10)] + ["kube-root-ca.crt"]
     assert int(rest.metadata.resource_version) > int(first.metadata.resource_version)
 
 

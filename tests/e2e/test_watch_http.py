@@ -41,7 +41,9 @@ def test_watch_from_zero_replays_state_as_added(http: tuple[httpx.Client, str]) 
     for n in ("a", "b"):
         assert c.post(base + CMS, json=_cm(n)).status_code == 201
     evs = _events(c, base + CMS, {"watch": "true", "resourceVersion": "0", "timeoutSeconds": "1"})
-    assert [(e["type"], e["object"]["metadata"]["name"]) for e in evs] == [("ADDED", "a"), ("ADDED", "b")]
+    # kube-root-ca.crt is in every namespace, as in kube.
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in evs] == [
+        ("ADDED", "a"), ("ADDED", "b"), ("ADDED", "kube-root-ca.crt")]
 
 
 def test_watch_resumes_after_a_resource_version(http: tuple[httpx.Client, str]) -> None:
@@ -61,9 +63,10 @@ def test_send_initial_events_ends_with_a_bookmark(http: tuple[httpx.Client, str]
     c.post(base + CMS, json=_cm("a"))
     evs = _events(c, base + CMS, {"watch": "1", "sendInitialEvents": "true", "allowWatchBookmarks": "true",
                                   "resourceVersionMatch": "NotOlderThan", "timeoutSeconds": "1"})
-    assert evs[0]["type"] == "ADDED" and evs[0]["object"]["metadata"]["name"] == "a"
-    assert evs[1]["type"] == "BOOKMARK"
-    assert evs[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    assert [(e["type"], e["object"]["metadata"].get("name")) for e in evs[:2]] == [
+        ("ADDED", "a"), ("ADDED", "kube-root-ca.crt")]
+    assert evs[2]["type"] == "BOOKMARK"
+    assert evs[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
     missing = c.get(base + CMS, params={"watch": "1", "sendInitialEvents": "true"})
     assert missing.status_code == 422 and missing.json()["reason"] == "Invalid"
 
