@@ -584,6 +584,8 @@ class Registry:
         policy = opts.get("propagationPolicy")
         if policy is None and opts.get("orphanDependents") is not None:
             policy = "Orphan" if opts["orphanDependents"] else "Background"
+        if policy is None:
+            policy = strategy.for_resource(r).default_propagation()
         if policy not in (None, "Orphan", "Background", "Foreground"):
             raise errors.invalid("DeleteOptions", "meta.k8s.io", "", [],
                                  f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: '

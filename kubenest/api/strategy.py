@@ -30,6 +30,10 @@ _NO_GENERATION_KINDS = {"ConfigMap", "Secret", "Event", "Endpoints", "EndpointSl
 class Strategy:
     """Default behaviour: schema defaults and validation, spec/status split when the kind has status."""
 
+    def default_propagation(self) -> str | None:
+        """Deletion propagation when the request names none (None: background)."""
+        return None
+
     def uses_generation(self, r: ResourceInfo) -> bool:
         return r.is_custom or ("status" in r.subresources and r.kind not in _NO_GENERATION_KINDS)
 
@@ -182,6 +186,10 @@ class JobStrategy(Strategy):
     rejects a conflict), and the selector matches `batch.kubernetes.io/controller-uid`, so pods of
     this Job and no other are selected.
     """
+
+    def default_propagation(self) -> str | None:
+        # batch/v1 Jobs orphan their pods by default, for compatibility; kubectl asks for Background.
+        return "Orphan"
 
     def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
         super().prepare_for_create(r, obj, ctx)

@@ -105,3 +105,29 @@ def test_delete_with_stale_precondition_conflicts(cluster: Cluster) -> None:
         assert r.status_code == 200 and r.json()["status"] == "Success" and r.json()["details"]["name"] == "c"
         r = c.request("DELETE", url)
         assert r.status_code == 404 and r.json()["message"] == 'configmaps "c" not found'
+
+
+def test_jobs_orphan_their_pods_when_no_policy_is_given(cluster: Cluster, http: tuple[object, str]) -> None:
+    import httpx
+
+    cluster.apply("apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n"
+                  "      restartPolicy: Never\n      containers: [{name: c, image: busybox, command: [sleep, '1']}]\n")
+    deadline = time.time() + 10
+    while time.time() < deadline and not cluster.json("get", "pods", "-l", "job-name=j")["items"]:
+        time.sleep(0.05)
+    c, base = http
+    assert isinstance(c, httpx.Client)
+    r = c.request("DELETE", base + "/apis/batch/v1/namespaces/default/jobs/j")
+    assert r.status_code in (200, 202), r.text
+    assert _gone_job(cluster)
+    pods = cluster.json("get", "pods", "-l", "job-name=j")["items"]
+    assert pods and all(not p["metadata"].get("ownerReferences") for p in pods)
+
+
+def _gone_job(cluster: Cluster, timeout: float = 10) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cluster.kubectl("get", "job", "j", check=False).returncode != 0:
+            return True
+        time.sleep(0.1)
+    return False

@@ -287,7 +287,8 @@ def test_pod_failure_policy_ignores_disruptions_and_fails_the_job_on_exit_codes(
 
 
 def test_ttl_after_finished_deletes_the_job_and_its_pods(cluster: Cluster) -> None:
-    cluster.apply(job_manifest("brief", "ttlSecondsAfterFinished: 1"))
+    # 3 s: long enough to see the finished Job on a loaded machine, short enough for a test.
+    cluster.apply(job_manifest("brief", "ttlSecondsAfterFinished: 3"))
     pod = eventually(lambda: pending(cluster, "brief"), what="a pod")[0]["metadata"]["name"]
     succeed(cluster, pod)
     eventually(lambda: ("Complete", "True", "CompletionsReached") in conditions(cluster, "job", "brief"))
