@@ -229,7 +229,8 @@ def test_jobs_in_clusters_before_1_31_finish_with_one_condition(server: ServerTh
 
 
 def test_active_deadline_fails_the_job_and_removes_its_pods(cluster: Cluster) -> None:
-    cluster.apply(job_manifest("slow", "activeDeadlineSeconds: 1\nparallelism: 2\ncompletions: 2"))
+    # 4 s: the test must see both pods before the deadline removes them, on a loaded machine too.
+    cluster.apply(job_manifest("slow", "activeDeadlineSeconds: 4\nparallelism: 2\ncompletions: 2"))
     eventually(lambda: len(pending(cluster, "slow")) == 2, what="2 pods")
     cluster.kubectl("wait", "--for=condition=failed", "job/slow", "--timeout=20s")
     status = job_status(cluster, "slow")
