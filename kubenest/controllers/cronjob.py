@@ -416,8 +416,7 @@ class CronJobController(Controller):
         super().__init__(client)
         self.timers = Timers(self)
 
-    def primary_kind(self) -> str:
-        return "CronJob"
+    kind = "CronJob"
 
     async def event(self, cluster: str, cj: Obj, type_: str, reason: str, message: str) -> None:
         await self.client.event(cluster, cj, type_, reason, message, component=COMPONENT)

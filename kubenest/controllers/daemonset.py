@@ -315,26 +315,15 @@ class DaemonSetController(Controller):
         super().__init__(client)
         self.backoff = _Backoff()
 
-    def primary_kind(self) -> str:
-        return self.kind
-
     def keys_for(self, ev: Event) -> Iterable[Key]:
-        if ev.resource == self.primary:
-            yield (ev.cluster, ev.namespace, ev.name)
-        elif ev.resource == "nodes":
+        if ev.resource == "nodes":
             yield from self._keys_for_node(ev)
         else:
-            owned = False
-            for key in super().keys_for(ev):
-                owned = True
-                yield key
-            if not owned and ev.type != "DELETED" and ev.obj is not None:
-                # An orphan pod or revision: any set whose selector matches may adopt it.
-                labels = ev.obj["metadata"].get("labels") or {}
-                for ds in self.client.list(ev.cluster, self.primary, ev.namespace):
-                    sel = _selector(ds)
-                    if sel is not None and not sel.empty() and sel.matches(labels):
-                        yield (ev.cluster, ev.namespace, ds["metadata"]["name"])
+            yield from super().keys_for(ev)
+
+    def orphan_keys(self, ev: Event) -> Iterable[Key]:
+        # An orphan pod or revision: any set whose selector matches may adopt it.
+        return self.selector_keys(ev, _selector)
 
     def _keys_for_node(self, ev: Event) -> Iterable[Key]:
         node, prev = ev.obj, ev.prev

@@ -517,25 +517,18 @@ class DeploymentController(Controller):
         # When a stuck-rollout check is already scheduled per key, so a busy deployment keeps one timer.
         self._deadline_checks: dict[Key, float] = {}
 
-    def primary_kind(self) -> str:
-        return self.kind
-
     # -- event mapping ------------------------------------------------------------------------------
 
     def keys_for(self, ev: Event) -> Iterable[Key]:
-        if ev.resource == self.primary:
-            yield (ev.cluster, ev.namespace, ev.name)
-        elif ev.resource == "pods":
+        if ev.resource == "pods":
             # Only deletions matter: Recreate waits for the old pods to be gone.
             if ev.type == "DELETED":
                 yield from self._keys_for_pod(ev)
         else:
-            owned = False
-            for key in super().keys_for(ev):
-                owned = True
-                yield key
-            if not owned and ev.type != "DELETED":
-                yield from self._keys_for_orphan(ev)
+            yield from super().keys_for(ev)
+
+    def orphan_keys(self, ev: Event) -> Iterable[Key]:
+        return self._keys_for_orphan(ev)
 
     def _keys_for_pod(self, ev: Event) -> Iterable[Key]:
         ref = podutil.controller_ref(ev.obj)

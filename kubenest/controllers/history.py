@@ -249,31 +249,8 @@ async def claim_revisions(client: Client, cluster: str, owner: Obj, selector: La
     return out
 
 
-async def adopt(client: Client, cluster: str, owner: Obj, obj: Obj) -> Obj | None:
-    """Add a controller reference to `owner` to an orphan; None when the write lost a race."""
-    upd = client.copy(obj)
-    upd["metadata"].setdefault("ownerReferences", []).append(podutil.owner_reference(owner))
-    try:
-        return await client.update(cluster, upd)
-    except ApiError as e:
-        if e.code in (404, 409, 422):
-            return None
-        raise
-
-
-async def release(client: Client, cluster: str, obj: Obj, owner_uid: str) -> None:
-    """Remove the reference to the owner with `owner_uid` (a vanished object is already released)."""
-    upd = client.copy(obj)
-    refs = [r for r in upd["metadata"].get("ownerReferences") or () if r.get("uid") != owner_uid]
-    if refs:
-        upd["metadata"]["ownerReferences"] = refs
-    else:
-        upd["metadata"].pop("ownerReferences", None)
-    try:
-        await client.update(cluster, upd)
-    except ApiError as e:
-        if e.code not in (404, 409, 422):
-            raise
+adopt = podutil.adopt
+release = podutil.release
 
 
 async def create_revision(client: Client, cluster: str, owner: Obj, revision: Obj,

@@ -482,24 +482,12 @@ class JobController(Controller):
         self._backoff: dict[Key, Backoff] = {}
         self.timers = Timers(self)
 
-    def primary_kind(self) -> str:
-        return "Job"
+    kind = "Job"
 
-    def keys_for(self, ev: Event) -> Iterable[Key]:
-        if ev.resource == self.primary:
-            yield (ev.cluster, ev.namespace, ev.name)
-            return
-        owned = False
-        for key in super().keys_for(ev):
-            owned = True
-            yield key
-        if not owned and ev.type != "DELETED" and podutil.controller_ref(ev.obj) is None:
-            # An orphan pod: a Job whose selector matches may adopt it.
-            labels = ev.obj["metadata"].get("labels") or {}
-            for job in self.client.list(ev.cluster, RESOURCE, ev.namespace):
-                sel = podutil.selector_of(job)
-                if sel is not None and not sel.empty() and sel.matches(labels):
-                    yield (ev.cluster, ev.namespace, job["metadata"]["name"])
+    def orphan_keys(self, ev: Event) -> Iterable[Key]:
+        # An orphan pod: a Job whose selector matches may adopt it.
+        if podutil.controller_ref(ev.obj) is None:
+            yield from self.selector_keys(ev, podutil.selector_of)
 
     async def event(self, cluster: str, job: Obj, type_: str, reason: str, message: str) -> None:
         await self.client.event(cluster, job, type_, reason, message, component=COMPONENT)
@@ -761,37 +749,14 @@ class JobController(Controller):
                 if ref.get("uid") != uid:
                     continue
                 if not matches and not deleting:
-                    await self._release(cluster, pod, uid)
+                    await podutil.release(self.client, cluster, pod, uid)
                     continue
                 out.append(pod)
             elif matches and not deleting and not pod["metadata"].get("deletionTimestamp"):
-                adopted = await self._adopt(cluster, pod, job)
+                adopted = await podutil.adopt(self.client, cluster, job, pod, TRACKING_FINALIZER)
                 if adopted is not None:
                     out.append(adopted)
         return out
-
-    async def _adopt(self, cluster: str, pod: Obj, job: Obj) -> Obj | None:
-        upd = self.client.copy(pod)
-        meta = upd["metadata"]
-        meta.setdefault("ownerReferences", []).append(podutil.owner_reference(job))
-        if TRACKING_FINALIZER not in (meta.get("finalizers") or ()):
-            meta["finalizers"] = [*(meta.get("finalizers") or ()), TRACKING_FINALIZER]
-        try:
-            return await self.client.update(cluster, upd)
-        except ApiError:
-            return None
-
-    async def _release(self, cluster: str, pod: Obj, uid: str) -> None:
-        upd = self.client.copy(pod)
-        refs = [r for r in upd["metadata"].get("ownerReferences") or () if r.get("uid") != uid]
-        if refs:
-            upd["metadata"]["ownerReferences"] = refs
-        else:
-            upd["metadata"].pop("ownerReferences", None)
-        try:
-            await self.client.update(cluster, upd)
-        except ApiError:
-            pass
 
     async def _manage(self, s: _Sync) -> tuple[int, ApiError | None]:
         """Create or delete pods towards the wanted number of active ones (kube's manageJob)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from kubenest.api.errors import ApiError
 from kubenest.api.selectors import LabelSelector, from_label_selector_object
 
 Obj = dict[str, Any]
@@ -130,3 +131,34 @@ def set_condition(status: Obj, cond: Obj) -> None:
             conds[i] = cond
             return
     conds.append(cond)
+
+
+async def adopt(client: Any, cluster: str, owner: Obj, obj: Obj, finalizer: str | None = None) -> Obj | None:
+    """Add a controller reference to `owner` (and `finalizer`) to an orphan; None when the write lost a race."""
+    upd = client.copy(obj)
+    meta = upd["metadata"]
+    meta.setdefault("ownerReferences", []).append(owner_reference(owner))
+    if finalizer and finalizer not in (meta.get("finalizers") or ()):
+        meta["finalizers"] = [*(meta.get("finalizers") or ()), finalizer]
+    try:
+        result: Obj = await client.update(cluster, upd)
+        return result
+    except ApiError as e:
+        if e.code in (404, 409, 422):
+            return None
+        raise
+
+
+async def release(client: Any, cluster: str, obj: Obj, owner_uid: str) -> None:
+    """Remove the reference to the owner with `owner_uid` (a vanished object is already released)."""
+    upd = client.copy(obj)
+    refs = [r for r in upd["metadata"].get("ownerReferences") or () if r.get("uid") != owner_uid]
+    if refs:
+        upd["metadata"]["ownerReferences"] = refs
+    else:
+        upd["metadata"].pop("ownerReferences", None)
+    try:
+        await client.update(cluster, upd)
+    except ApiError as e:
+        if e.code not in (404, 409, 422):
+            raise

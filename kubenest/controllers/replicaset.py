@@ -32,24 +32,9 @@ class ReplicaSetController(Controller):
     watches = ("pods",)
     kind = "ReplicaSet"
 
-    def primary_kind(self) -> str:
-        return self.kind
-
-    def keys_for(self, ev: Event) -> Iterable[Key]:
-        if ev.resource == self.primary:
-            yield (ev.cluster, ev.namespace, ev.name)
-            return
-        owned = False
-        for key in super().keys_for(ev):
-            owned = True
-            yield key
-        if not owned and ev.type != "DELETED":
-            # An orphan pod: any ReplicaSet whose selector matches may adopt it.
-            labels = ev.obj["metadata"].get("labels") or {}
-            for rs in self.client.list(ev.cluster, self.primary, ev.namespace):
-                sel = podutil.selector_of(rs)
-                if sel is not None and not sel.empty() and sel.matches(labels):
-                    yield (ev.cluster, ev.namespace, rs["metadata"]["name"])
+    def orphan_keys(self, ev: Event) -> Iterable[Key]:
+        # An orphan pod: any ReplicaSet whose selector matches may adopt it.
+        return self.selector_keys(ev, podutil.selector_of)
 
     async def reconcile(self, key: Key) -> None:
         cluster, namespace, name = key
@@ -86,35 +71,15 @@ class ReplicaSetController(Controller):
                 if ref.get("uid") != uid:
                     continue
                 if not matches and not rs["metadata"].get("deletionTimestamp"):
-                    await self._release(cluster, pod, uid)
+                    await podutil.release(self.client, cluster, pod, uid)
                     continue
                 out.append(pod)
             elif matches and not rs["metadata"].get("deletionTimestamp") and not pod["metadata"].get(
                     "deletionTimestamp"):
-                adopted = await self._adopt(cluster, pod, rs)
+                adopted = await podutil.adopt(self.client, cluster, rs, pod)
                 if adopted is not None:
                     out.append(adopted)
         return out
-
-    async def _adopt(self, cluster: str, pod: Obj, owner: Obj) -> Obj | None:
-        upd = self.client.copy(pod)
-        upd["metadata"].setdefault("ownerReferences", []).append(podutil.owner_reference(owner))
-        try:
-            return await self.client.update(cluster, upd)
-        except ApiError:
-            return None
-
-    async def _release(self, cluster: str, pod: Obj, uid: str) -> None:
-        upd = self.client.copy(pod)
-        refs = [r for r in upd["metadata"].get("ownerReferences") or () if r.get("uid") != uid]
-        if refs:
-            upd["metadata"]["ownerReferences"] = refs
-        else:
-            upd["metadata"].pop("ownerReferences", None)
-        try:
-            await self.client.update(cluster, upd)
-        except ApiError:
-            pass
 
     def pod_labels(self, rs: Obj) -> dict[str, str]:
         return {}

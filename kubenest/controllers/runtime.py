@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kubenest.api.errors import ApiError
+from kubenest.api.selectors import LabelSelector
 from kubenest.controllers.client import Client
 from kubenest.store.store import Event, Store, Watcher
 
@@ -24,10 +25,11 @@ Obj = dict[str, Any]
 
 
 class Controller:
-    """Base class: set `name`, `primary` and `watches`; implement `reconcile`."""
+    """Base class: set `name`, `primary`, `kind` and `watches`; implement `reconcile`."""
 
     name = "controller"
     primary = ""  # the group-resource this controller reconciles, e.g. "replicasets.apps"
+    kind = ""  # the primary's kind, as dependents name it in their ownerReferences
     watches: tuple[str, ...] = ()  # further group-resources whose events map to primary keys
 
     def __init__(self, client: Client) -> None:
@@ -35,14 +37,32 @@ class Controller:
         self.manager: Manager | None = None
 
     def keys_for(self, ev: Event) -> Iterable[Key]:
-        """Primary keys an event concerns: the object itself, or the owners of a dependent."""
+        """Primary keys an event concerns: the object itself, the controller owning a dependent,
+        or (for an unowned dependent) the primaries that may adopt it (`orphan_keys`)."""
         if ev.resource == self.primary:
             yield (ev.cluster, ev.namespace, ev.name)
             return
-        yield from owner_keys(ev, self.primary_kind())
+        owned = False
+        for key in owner_keys(ev, self.primary_kind()):
+            owned = True
+            yield key
+        if not owned and ev.type != "DELETED" and ev.obj is not None:
+            yield from self.orphan_keys(ev)
+
+    def orphan_keys(self, ev: Event) -> Iterable[Key]:
+        """Primaries that may adopt the event's unowned object; none unless a controller adopts."""
+        return ()
+
+    def selector_keys(self, ev: Event, selector_of: Callable[[Obj], LabelSelector | None]) -> Iterable[Key]:
+        """Primaries in the object's namespace whose (non-empty) selector matches its labels."""
+        labels = ev.obj["metadata"].get("labels") or {}
+        for owner in self.client.list(ev.cluster, self.primary, ev.namespace):
+            sel = selector_of(owner)
+            if sel is not None and not sel.empty() and sel.matches(labels):
+                yield (ev.cluster, ev.namespace, owner["metadata"]["name"])
 
     def primary_kind(self) -> str:
-        return ""
+        return self.kind
 
     async def reconcile(self, key: Key) -> None:
         raise NotImplementedError

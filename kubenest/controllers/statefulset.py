@@ -381,25 +381,11 @@ class StatefulSetController(Controller):
     watches = ("pods",)
     kind = "StatefulSet"
 
-    def primary_kind(self) -> str:
-        return self.kind
-
-    def keys_for(self, ev: Event) -> Iterable[Key]:
-        if ev.resource == self.primary:
-            yield (ev.cluster, ev.namespace, ev.name)
-            return
-        owned = False
-        for key in super().keys_for(ev):
-            owned = True
-            yield key
-        if not owned and ev.type != "DELETED" and ev.obj is not None:
-            # An orphan pod named like a set's member may be adopted by that set.
-            parent, ordinal = parent_and_ordinal(ev.obj)
-            if ordinal < 0:
-                return
-            sts = self.client.get(ev.cluster, self.primary, ev.namespace, parent)
-            if sts is not None:
-                yield (ev.cluster, ev.namespace, parent)
+    def orphan_keys(self, ev: Event) -> Iterable[Key]:
+        # An orphan pod named like a set's member may be adopted by that set.
+        parent, ordinal = parent_and_ordinal(ev.obj)
+        if ordinal >= 0 and self.client.get(ev.cluster, self.primary, ev.namespace, parent) is not None:
+            yield (ev.cluster, ev.namespace, parent)
 
     async def event(self, cluster: str, sts: Obj, type_: str, reason: str, message: str) -> None:
         await self.client.event(cluster, sts, type_, reason, message, component=COMPONENT)
