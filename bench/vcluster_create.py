@@ -153,6 +153,39 @@ async def run(args: argparse.Namespace, server: common.ServerProcess) -> None:
     )
 
 
+async def get_latency(server: common.ServerProcess, name: str, gets: int) -> list[float]:
+    """Sequential keep-alive GETs in virtual cluster `name` with its own token."""
+    conn = Conn(server)
+    status, secret = await conn.call("GET", f"/clusters/root/api/v1/namespaces/kubenest-system/secrets/vc-{name}",
+                                     server.token)
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    path = f"/clusters/{name}/api/v1/namespaces/default"
+    out = []
+    for _ in range(gets):
+        t0 = time.perf_counter()
+        status, _ = await conn.call("GET", path, token)
+        out.append(time.perf_counter() - t0)
+        assert status == 200
+    return out
+
+
+async def lone_server_latency(gets: int) -> list[float]:
+    """The baseline: the same GETs on a server holding one virtual cluster."""
+    lone = common.start_kubenest(cpu=0)
+    try:
+        await create_and_call(Conn(lone), await _started_watch(lone), "idle-0", lone.token)
+        await get_latency(lone, "idle-0", 200)
+        return await get_latency(lone, "idle-0", gets)
+    finally:
+        lone.stop()
+
+
+async def _started_watch(server: common.ServerProcess) -> ReadyWatch:
+    watch = ReadyWatch(server)
+    await watch.start()
+    return watch
+
+
 async def memory(args: argparse.Namespace, server: common.ServerProcess) -> None:
     token = server.token
     conns = [Conn(server) for _ in range(8)]
@@ -173,11 +206,24 @@ async def memory(args: argparse.Namespace, server: common.ServerProcess) -> None
     await asyncio.sleep(1.0)
     after = server.rss_kib()
     per = (after - before) / args.idle
+    await get_latency(server, "idle-0", 200)
+    busy = await get_latency(server, "idle-0", args.gets)
     common.print_table(
         f"{args.idle:,} idle virtual clusters (VirtualCluster, owner binding, kubeconfig Secret, default namespaces)",
         ["memory per cluster", "target", "RSS growth", "created in"],
         [[f"{per:.1f} KiB", "< 100 KiB: " + ("met" if per < 100 else "MISSED"),
           f"{(after - before) / 1024:.1f} MiB", f"{took:.1f} s ({args.idle / took:.0f}/s)"]],
+    )
+    alone = await lone_server_latency(args.gets)
+    ratio = common.percentile(busy, 50) / common.percentile(alone, 50)
+    common.print_table(
+        f"GET in one virtual cluster with its token, {args.gets:,} sequential keep-alive requests",
+        ["beside", "p50", "p99", "target"],
+        [[f"{args.idle:,} idle virtual clusters", common.fmt_ms(common.percentile(busy, 50)),
+          common.fmt_ms(common.percentile(busy, 99)),
+          f"no growth (p50 within 10%): {'met' if ratio <= 1.10 else 'MISSED'} ({ratio:.2f}x)"],
+         ["baseline: server with 1 virtual cluster", common.fmt_ms(common.percentile(alone, 50)),
+          common.fmt_ms(common.percentile(alone, 99)), "-"]],
     )
 
 
@@ -187,10 +233,11 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--idle", type=int, default=10000, help="virtual clusters for the memory figure")
+    parser.add_argument("--gets", type=int, default=2000, help="GETs for the latency comparison")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.creations, args.burst, args.idle = 50, 100, 200
+        args.creations, args.burst, args.idle, args.gets = 50, 100, 200, 300
     common.header("vcluster_create", args)
     loop = common.new_event_loop()
     server = common.start_kubenest(cpu=0)

@@ -111,6 +111,8 @@ class VirtualClusterStrategy(Strategy):
     """Names are cluster names: DNS-1123 labels, never `root`; the version is fixed at creation."""
 
     def prepare_for_create(self, r: ResourceInfo, obj: dict[str, Any], ctx: Any) -> None:
+        if not isinstance(obj.get("spec"), dict):
+            obj["spec"] = {}  # before defaulting, so spec.kubernetesVersion gets its default now
         super().prepare_for_create(r, obj, ctx)
         meta = obj["metadata"]
         finalizers = meta.setdefault("finalizers", [])
@@ -134,8 +136,8 @@ class VirtualClusterStrategy(Strategy):
                          "message": f'Forbidden: "{name}" is reserved for the management cluster',
                          "detail": f'"{name}" is reserved for the management cluster'})
         if old is not None:
-            before = (old.get("spec") or {}).get("kubernetesVersion")
-            after = (obj.get("spec") or {}).get("kubernetesVersion")
+            before = (old.get("spec") or {}).get("kubernetesVersion") or schema.DEFAULT_VERSION
+            after = (obj.get("spec") or {}).get("kubernetesVersion") or schema.DEFAULT_VERSION
             if before != after:
                 errs.append({"type": "FieldValueInvalid", "field": "spec.kubernetesVersion", "value": after,
                              "message": f'Invalid value: "{after}": field is immutable',

@@ -180,3 +180,21 @@ def test_deleting_a_virtual_cluster_removes_only_its_objects(cli: Cli) -> None:
     assert cli.kubectl("get", "cm", "same", check=False).returncode != 0
     cli.run("delete", "drop")
     cli.run("delete", "keep")
+
+
+def test_kubectl_get_vc_watch_shows_the_transitions(server: ServerThread, bins: tuple[str, str]) -> None:
+    root = Cluster(server, "root", os.path.join(server.data_dir, "admin.kubeconfig"), bins[0], bins[1])
+    env = dict(os.environ, KUBECONFIG=root.kubeconfig)
+    watch = subprocess.Popen([bins[0], "get", "vc", "watched", "-w", "--request-timeout=8s",
+                              "-o", "custom-columns=NAME:.metadata.name,STATUS:.status.phase", "--no-headers"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    root.apply("apiVersion: kubenest.io/v1alpha1\nkind: VirtualCluster\nmetadata: {name: watched}\n")
+    root.kubectl("wait", "--for=condition=Ready", "vc/watched", "--timeout=10s")
+    root.kubectl("delete", "vc", "watched", "--timeout=20s")
+    try:
+        out, _ = watch.communicate(timeout=20)
+    finally:
+        watch.kill()
+    phases = [line.split()[1] for line in out.splitlines() if line.strip()]
+    assert "Ready" in phases and "Deleting" in phases
+    assert phases.index("Ready") < phases.index("Deleting")
