@@ -143,6 +143,12 @@ class App:
             await self._json(send, _root_paths())
             return
         head = parts[0]
+        if not ((head == "api" and len(parts) > 2) or (head == "apis" and len(parts) > 3)):
+            # A non-resource request (discovery, /version, /openapi): RBAC's nonResourceURLs decide.
+            allowed, reason = self.authorizer.authorize_path(user, cluster, method.lower(), "/" + "/".join(parts))
+            if not allowed:
+                raise rbac.forbidden_error(rbac.Attributes(user, method.lower(), path="/" + "/".join(parts),
+                                                           resource_request=False), reason)
         if head == "version" and len(parts) == 1:
             await respond(send, 200, discovery.version_info(cluster.version), JSON)
             return

@@ -24,6 +24,9 @@ class Authorizer(Protocol):
     def check(self, cluster: Any, attrs: Any) -> tuple[bool, str]:
         """The same decision for explicit attributes (access reviews, impersonation)."""
 
+    def authorize_path(self, user: User, cluster: Any, verb: str, path: str) -> tuple[bool, str]:
+        """A non-resource request (`get /version`, `get /apis`)."""
+
 
 class TokenAuthenticator:
     """Bearer tokens from a static table (the admin credential, and tokens added at run time)."""
@@ -53,6 +56,9 @@ class AllowAll:
         return True, ""
 
     def check(self, cluster: Any, attrs: Any) -> tuple[bool, str]:
+        return True, ""
+
+    def authorize_path(self, user: User, cluster: Any, verb: str, path: str) -> tuple[bool, str]:
         return True, ""
 
 

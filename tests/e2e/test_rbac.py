@@ -116,3 +116,13 @@ def test_service_account_token_authenticates_as_the_service_account(cluster: Clu
     assert robot.kubectl("get", "pods", check=False).returncode != 0
     cluster.kubectl("create", "rolebinding", "robot-edit", "--clusterrole=edit", "--serviceaccount=default:robot")
     robot.kubectl("create", "configmap", "from-robot", "--from-literal=a=b")
+
+
+def test_discovery_needs_the_default_discovery_bindings(cluster: Cluster) -> None:
+    bob = as_user(cluster, "bob")
+    assert "v1" in bob.kubectl("api-versions").stdout.split()
+    for binding in ("system:discovery", "system:basic-user", "system:public-info-viewer"):
+        cluster.kubectl("delete", "clusterrolebinding", binding)
+    denied = bob.kubectl("get", "--raw", "/version", check=False)
+    assert denied.returncode != 0
+    assert 'forbidden: User "bob" cannot get path "/version"' in denied.stderr
