@@ -410,6 +410,7 @@ class CronJobController(Controller):
 
     name = "cronjob"
     primary = RESOURCE
+    component = COMPONENT
     watches = ("jobs.batch",)
 
     def __init__(self, client: Any) -> None:
@@ -417,16 +418,6 @@ class CronJobController(Controller):
         self.timers = Timers(self)
 
     kind = "CronJob"
-
-    async def event(self, cluster: str, cj: Obj, type_: str, reason: str, message: str) -> None:
-        await self.client.event(cluster, cj, type_, reason, message, component=COMPONENT)
-
-    def _minor(self, cluster: str) -> int:
-        c = self.client.clusters.get(cluster)
-        try:
-            return int(str(c.version).split(".")[1]) if c is not None else 37
-        except (IndexError, ValueError):
-            return 37
 
     async def reconcile(self, key: Key) -> None:
         cluster, namespace, name = key
@@ -543,7 +534,7 @@ class CronJobController(Controller):
 
     async def _start_job(self, cluster: str, cj: Obj, scheduled: datetime.datetime, now: datetime.datetime,
                          sched: Schedule, changed: bool) -> tuple[float | None, bool]:
-        request = job_from_template(cj, scheduled, self._minor(cluster))
+        request = job_from_template(cj, scheduled, self.minor(cluster))
         try:
             job = await self.client.create(cluster, request)
         except ApiError as e:

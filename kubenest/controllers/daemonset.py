@@ -308,6 +308,7 @@ class _Backoff:
 class DaemonSetController(Controller):
     name = "daemonset"
     primary = "daemonsets.apps"
+    component = COMPONENT
     watches = ("pods", "nodes", "controllerrevisions.apps")
     kind = "DaemonSet"
 
@@ -342,9 +343,6 @@ class DaemonSetController(Controller):
                     yield key
             else:
                 yield key  # a removed node: its unscheduled pods go
-
-    async def event(self, cluster: str, ds: Obj, type_: str, reason: str, message: str) -> None:
-        await self.client.event(cluster, ds, type_, reason, message, component=COMPONENT)
 
     async def reconcile(self, key: Key) -> None:
         cluster, namespace, name = key

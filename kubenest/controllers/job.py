@@ -475,6 +475,7 @@ class JobController(Controller):
 
     name = "job"
     primary = RESOURCE
+    component = COMPONENT
     watches = ("pods",)
 
     def __init__(self, client: Any) -> None:
@@ -488,16 +489,6 @@ class JobController(Controller):
         # An orphan pod: a Job whose selector matches may adopt it.
         if podutil.controller_ref(ev.obj) is None:
             yield from self.selector_keys(ev, podutil.selector_of)
-
-    async def event(self, cluster: str, job: Obj, type_: str, reason: str, message: str) -> None:
-        await self.client.event(cluster, job, type_, reason, message, component=COMPONENT)
-
-    def _minor(self, cluster: str) -> int:
-        c = self.client.clusters.get(cluster)
-        try:
-            return int(str(c.version).split(".")[1]) if c is not None else 37
-        except (IndexError, ValueError):
-            return 37
 
     # -- sync -------------------------------------------------------------------------------------------
 
@@ -526,7 +517,7 @@ class JobController(Controller):
         uncounted = status["uncountedTerminatedPods"]
         s = _Sync(key, cluster, job, pods, active, sum(1 for p in active if podutil.is_ready(p)),
                   sum(1 for p in pods if is_terminating(p)), set(uncounted.get("succeeded") or ()),
-                  set(uncounted.get("failed") or ()), self._minor(cluster))
+                  set(uncounted.get("failed") or ()), self.minor(cluster))
         await self._sync(s)
 
     async def _sync(self, s: _Sync) -> None:

@@ -22,13 +22,11 @@ BURST = 500  # kube's burstReplicas: at most this many creations or deletions pe
 COMPONENT = "replicaset-controller"
 
 
-def _minor(cluster: Any) -> int:
-    return int(cluster.version.split(".")[1]) if cluster is not None else 37
-
 
 class ReplicaSetController(Controller):
     name = "replicaset"
     primary = "replicasets.apps"
+    component = COMPONENT
     watches = ("pods",)
     kind = "ReplicaSet"
 
@@ -95,19 +93,16 @@ class ReplicaSetController(Controller):
                 try:
                     made = await self.client.create(cluster, pod)
                 except ApiError as e:
-                    await self.client.event(cluster, rs, "Warning", "FailedCreate", f"Error creating: {e.message}",
-                                            component=COMPONENT)
+                    await self.event(cluster, rs, "Warning", "FailedCreate", f"Error creating: {e.message}")
                     raise
-                await self.client.event(cluster, rs, "Normal", "SuccessfulCreate",
-                                        f"Created pod: {made['metadata']['name']}", component=COMPONENT)
+                await self.event(cluster, rs, "Normal", "SuccessfulCreate", f"Created pod: {made['metadata']['name']}")
             created += n
             batch *= 2
 
     async def delete_pods(self, cluster: str, rs: Obj, active: list[Obj], count: int) -> None:
         for pod in sorted(active, key=_deletion_rank)[:count]:
             await self.client.delete(cluster, pod)
-            await self.client.event(cluster, rs, "Normal", "SuccessfulDelete",
-                                    f"Deleted pod: {pod['metadata']['name']}", component=COMPONENT)
+            await self.event(cluster, rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}")
 
     async def update_status(self, cluster: str, rs: Obj, pods: list[Obj], failure: str | None) -> None:
         spec = rs.get("spec") or {}
@@ -123,7 +118,7 @@ class ReplicaSetController(Controller):
         status["availableReplicas"] = sum(1 for p in active if podutil.is_available(p, min_ready, now))
         status["observedGeneration"] = rs["metadata"].get("generation", 1)
         # kube reports terminatingReplicas (0 included) from 1.35, when the feature is on by default.
-        if _minor(self.client.clusters.get(cluster)) >= 35:
+        if self.minor(cluster) >= 35:
             status["terminatingReplicas"] = sum(1 for p in pods if p["metadata"].get("deletionTimestamp"))
         else:
             status.pop("terminatingReplicas", None)

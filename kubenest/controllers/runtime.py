@@ -30,6 +30,7 @@ class Controller:
     name = "controller"
     primary = ""  # the group-resource this controller reconciles, e.g. "replicasets.apps"
     kind = ""  # the primary's kind, as dependents name it in their ownerReferences
+    component = "kube-controller-manager"  # the source of the Events it records, as kube names it
     watches: tuple[str, ...] = ()  # further group-resources whose events map to primary keys
 
     def __init__(self, client: Client) -> None:
@@ -64,12 +65,28 @@ class Controller:
     def primary_kind(self) -> str:
         return self.kind
 
+    async def event(self, cluster: str, obj: Obj, type_: str, reason: str, message: str) -> None:
+        """Record an Event about `obj` from this controller."""
+        await self.client.event(cluster, obj, type_, reason, message, component=self.component)
+
+    def minor(self, cluster: str) -> int:
+        """The Kubernetes minor version of `cluster` (behaviour that changed across releases)."""
+        return minor_of(self.client.clusters.get(cluster))
+
     async def reconcile(self, key: Key) -> None:
         raise NotImplementedError
 
     def requeue_after(self, key: Key, seconds: float) -> None:
         if self.manager is not None:
             self.manager.requeue_after(self, key, seconds)
+
+
+def minor_of(cluster: Any) -> int:
+    """Minor version of a LogicalCluster (37 when unknown)."""
+    try:
+        return int(str(cluster.version).split(".")[1]) if cluster is not None else 37
+    except (IndexError, ValueError):
+        return 37
 
 
 def owner_keys(ev: Event, kind: str) -> Iterable[Key]:
