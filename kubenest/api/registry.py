@@ -192,7 +192,7 @@ class Registry:
         r = req.resource
         label_sel, field_sel = parse_selectors(req)
         ns = req.namespace if r.namespaced and req.namespace else None
-        limit = int(req.q("limit", "0") or 0)
+        limit = max(req.int_param("limit"), 0)
         cont = req.q("continue")
         start: tuple[str, str] | None = None
         list_rv = self.store.rv
@@ -285,6 +285,7 @@ class Registry:
         if r.has_status and r.kind not in ("Namespace", "Pod"):
             # kube drops status on create for kinds with a status subresource.
             obj.pop("status", None)
+        strat.decode_check(r, obj, ctx)
         strat.prepare_for_create(r, obj, ctx)
         if strat.uses_generation(r):
             meta["generation"] = 1
@@ -381,6 +382,7 @@ class Registry:
         strat = strategy.for_resource(r)
         if req.subresource == "status":
             # The strategy decides what a status write may change in metadata (kube's status strategies).
+            strat.decode_check(r, obj, ctx)
             new = strat.after_read_status(obj, old)
         else:
             new = obj
@@ -395,6 +397,7 @@ class Registry:
                     new["status"] = old["status"]
                 else:
                     new.pop("status", None)
+            strat.decode_check(r, new, ctx)
             strat.prepare_for_update(r, new, old, ctx)
             if strat.uses_generation(r) and _spec_changed(new, old):
                 meta["generation"] = int(old_meta.get("generation", 1)) + 1
@@ -639,7 +642,7 @@ class Registry:
             if k in req.query:
                 v: Any = req.query[k]
                 if k == "gracePeriodSeconds":
-                    v = int(v)
+                    v = req.int_param(k)
                 elif k == "orphanDependents":
                     v = v == "true"
                 opts[k] = v

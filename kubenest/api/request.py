@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from kubenest.api.clusters import LogicalCluster
+from kubenest.api.errors import bad_request
 from kubenest.api.resources import ResourceInfo
 
 
@@ -35,6 +36,16 @@ class Request:
 
     def q(self, key: str, default: str = "") -> str:
         return self.query.get(key, default)
+
+    def int_param(self, key: str, default: int = 0) -> int:
+        """An integer query parameter; a malformed one is kube's 400."""
+        text = self.query.get(key, "")
+        if not text:
+            return default
+        try:
+            return int(text)
+        except ValueError:
+            raise bad_request(f'invalid value "{text}" for query parameter "{key}": not an integer') from None
 
     def flag(self, key: str) -> bool:
         return self.query.get(key, "").lower() in ("true", "1")

@@ -8,7 +8,7 @@ import dataclasses
 import time
 from typing import Any
 
-from kubenest.api import errors, rbac
+from kubenest.api import errors, rbac, strategy
 from kubenest.api.clusters import now_rfc3339
 from kubenest.api.registry import decode_body
 from kubenest.api.request import Request
@@ -21,6 +21,7 @@ async def handle(req: Request, app: Any) -> tuple[int, dict[str, Any]]:
     if req.subresource or req.verb != "create":
         raise errors.method_not_allowed()
     body = decode_body(req)
+    strategy.for_resource(r).decode_check(r, body, app.registry.ctx(req))
     user = req.user
     user_info = {"username": user.name, "groups": list(user.groups)}
     if user.uid:

@@ -60,12 +60,22 @@ class Strategy:
         builtin = not r.is_custom and r.group != "apiextensions.k8s.io"
         rule = "dns1123subdomain" if r.is_custom else validation.name_rule(r.kind, r.group)
         errs = validation.validate_object_meta(obj, r.namespaced, rule, old=old, builtin=builtin)
-        node, resolve = schema_of(r, ctx)
-        if node is not None:
-            errs += validation.validate_schema(obj, node, resolve, old=old if r.is_custom else None)
-        if not r.is_custom:
+        if r.is_custom:
+            # Custom resources are checked against their schema after defaulting; built-ins were
+            # checked for decodability (`decode_check`) before it.
+            assert r.crd_schema is not None
+            errs += validation.validate_schema(obj, r.crd_schema, identity, old=old)
+        else:
             errs += validation.validate_builtin(obj, r.kind, r.group, old)
         return errs
+
+    def decode_check(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
+        """Refuse a built-in object kube could not decode into its Go type (400), before defaulting."""
+        if r.is_custom or r.definition is None:
+            return
+        node, resolve = schema_of(r, ctx)
+        if node is not None:
+            check(validation.validate_schema(obj, node, resolve), r, obj)
 
     def after_read_status(self, new: Obj, old: Obj) -> Obj:
         """A status write changes only status (and nothing in metadata but what kube allows)."""

@@ -102,8 +102,8 @@ async def stream(
             since = int(rv_text)
         except ValueError:
             raise errors.bad_request(f'invalid resource version: "{rv_text}"') from None
-    timeout_s = req.q("timeoutSeconds")
-    deadline = time.monotonic() + (int(timeout_s) if timeout_s.isdigit() else 1800)
+    timeout_s = req.int_param("timeoutSeconds", 1800)
+    deadline = time.monotonic() + (timeout_s if timeout_s > 0 else 1800)
     try:
         watcher = store.watch(cluster, r.group_resource, namespace, since if not replay else store.rv, filt)
     except StoreError:

@@ -111,15 +111,15 @@ class VirtualClusterStrategy(Strategy):
     """Names are cluster names: DNS-1123 labels, never `root`; the version is fixed at creation."""
 
     def prepare_for_create(self, r: ResourceInfo, obj: dict[str, Any], ctx: Any) -> None:
-        if not isinstance(obj.get("spec"), dict):
+        if obj.get("spec") is None:
             obj["spec"] = {}  # before defaulting, so spec.kubernetesVersion gets its default now
         super().prepare_for_create(r, obj, ctx)
         meta = obj["metadata"]
         finalizers = meta.setdefault("finalizers", [])
         if FINALIZER not in finalizers:
             finalizers.append(FINALIZER)
-        spec = obj.setdefault("spec", {})
-        if not spec.get("owner") and ctx.user is not None:
+        spec = obj["spec"]
+        if isinstance(spec, dict) and not spec.get("owner") and ctx.user is not None:
             spec["owner"] = ctx.user.name  # the creator owns the cluster
         obj["status"] = {"phase": "Pending"}
 

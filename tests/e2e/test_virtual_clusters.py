@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -185,11 +186,13 @@ def test_deleting_a_virtual_cluster_removes_only_its_objects(cli: Cli) -> None:
 def test_kubectl_get_vc_watch_shows_the_transitions(server: ServerThread, bins: tuple[str, str]) -> None:
     root = Cluster(server, "root", os.path.join(server.data_dir, "admin.kubeconfig"), bins[0], bins[1])
     env = dict(os.environ, KUBECONFIG=root.kubeconfig)
+    # `get NAME -w` needs the object to exist; its first line is the state when the watch starts.
+    root.apply("apiVersion: kubenest.io/v1alpha1\nkind: VirtualCluster\nmetadata: {name: watched}\n")
     watch = subprocess.Popen([bins[0], "get", "vc", "watched", "-w", "--request-timeout=8s",
                               "-o", "custom-columns=NAME:.metadata.name,STATUS:.status.phase", "--no-headers"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    root.apply("apiVersion: kubenest.io/v1alpha1\nkind: VirtualCluster\nmetadata: {name: watched}\n")
     root.kubectl("wait", "--for=condition=Ready", "vc/watched", "--timeout=10s")
+    time.sleep(1.0)  # let the watching kubectl get past its initial read before the object goes
     root.kubectl("delete", "vc", "watched", "--timeout=20s")
     try:
         out, _ = watch.communicate(timeout=20)
