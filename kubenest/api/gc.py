@@ -57,14 +57,7 @@ class GarbageCollector:
         task.add_done_callback(self._tasks.discard)
 
     def dependents(self, cluster: str, uid: str) -> list[tuple[str, Entry]]:
-        out = []
-        for resource in self.store.resources_of(cluster):
-            for e in self.store.entries(cluster, resource):
-                for ref in e.obj["metadata"].get("ownerReferences") or ():
-                    if ref.get("uid") == uid:
-                        out.append((resource, e))
-                        break
-        return out
+        return list(self.store.dependents(cluster, uid))
 
     def _request(self, req: Request, resource_key: str, obj: Obj, query: dict[str, str]) -> Request | None:
         r = req.cluster.by_group_resource(resource_key)

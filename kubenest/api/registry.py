@@ -248,13 +248,7 @@ class Registry:
                      track: bool = True) -> Obj:
         r = req.resource
         warnings = warnings if warnings is not None else Warnings()
-        if obj is None:
-            obj = decode_body(req)
-            self._check_type(req, obj)
-            self._field_validation(req, obj, warnings)
-        meta = obj.get("metadata")
-        if not isinstance(meta, dict):
-            meta = obj["metadata"] = {}
+        obj, meta = self._body(req, obj, warnings)
         name = meta.get("name") or ""
         generated = not name and bool(meta.get("generateName"))
         if generated:
@@ -312,6 +306,18 @@ class Registry:
         await self._after(req, None, entry.obj)
         return entry.obj
 
+    def _body(self, req: Request, obj: Obj | None, warnings: Warnings) -> tuple[Obj, Obj]:
+        """The object to write (decoded, type-checked and field-validated when it comes from the
+        request body) and its metadata dict."""
+        if obj is None:
+            obj = decode_body(req)
+            self._check_type(req, obj)
+            self._field_validation(req, obj, warnings)
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict):
+            meta = obj["metadata"] = {}
+        return obj, meta
+
     def _track(self, req: Request, old: Obj | None, new: Obj) -> None:
         """Record managed fields of a non-apply write, as kube's field manager does."""
         manager = req.q("fieldManager") or _default_manager(req)
@@ -344,13 +350,7 @@ class Registry:
         """
         r = req.resource
         warnings = warnings if warnings is not None else Warnings()
-        if obj is None:
-            obj = decode_body(req)
-            self._check_type(req, obj)
-            self._field_validation(req, obj, warnings)
-        meta = obj.get("metadata")
-        if not isinstance(meta, dict):
-            meta = obj["metadata"] = {}
+        obj, meta = self._body(req, obj, warnings)
         body_name = meta.get("name")
         if body_name and body_name != req.name:
             raise errors.bad_request(
@@ -651,13 +651,7 @@ class Registry:
         return opts
 
     def _has_dependents(self, cluster: str, owner: Obj) -> bool:
-        uid = owner["metadata"].get("uid")
-        for resource in self.store.resources_of(cluster):
-            for e in self.store.entries(cluster, resource):
-                for ref in e.obj["metadata"].get("ownerReferences") or ():
-                    if ref.get("uid") == uid:
-                        return True
-        return False
+        return next(self.store.dependents(cluster, owner["metadata"].get("uid", "")), None) is not None
 
     async def delete_collection(self, req: Request) -> builtins.list[Obj]:
         entries, _ = self.list(req)

@@ -904,26 +904,20 @@ class JobController(Controller):
 
     async def _delete_active_pods(self, s: _Sync, pods: list[Obj]) -> tuple[int, int, ApiError | None]:
         """DELETE the pods, keeping their finalizers (removed once they are counted)."""
-        ready = deleted = 0
-        first: ApiError | None = None
-        for pod in pods:
-            try:
-                await self.client.delete(s.cluster, pod)
-            except ApiError as e:
-                first = first or e
-                continue
-            deleted += 1
-            ready += 1 if podutil.is_ready(pod) else 0
-            await self.event(s.cluster, s.job, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}")
-        return ready, deleted, first
+        return await self._delete_pods(s, pods, drop_finalizer=False)
 
     async def _delete_job_pods(self, s: _Sync, pods: list[Obj]) -> tuple[int, int, ApiError | None]:
         """Remove the tracking finalizer (these pods are not counted), then DELETE."""
+        return await self._delete_pods(s, pods, drop_finalizer=True)
+
+    async def _delete_pods(self, s: _Sync, pods: list[Obj],
+                           drop_finalizer: bool) -> tuple[int, int, ApiError | None]:
+        """(ready ones deleted, deleted, first error) of deleting `pods`, with an event for each."""
         ready = deleted = 0
         first: ApiError | None = None
         for pod in pods:
             try:
-                if has_tracking_finalizer(pod):
+                if drop_finalizer and has_tracking_finalizer(pod):
                     await self._remove_finalizer(s.cluster, pod)
                 await self.client.delete(s.cluster, pod)
             except ApiError as e:

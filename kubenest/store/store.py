@@ -197,6 +197,13 @@ class Store:
             return len(b.get(namespace, ()))
         return sum(len(ns) for ns in b.values())
 
+    def dependents(self, cluster: str, owner_uid: str) -> Iterator[tuple[str, Entry]]:
+        """(resource, entry) of every object in `cluster` with an ownerReference to `owner_uid`."""
+        for resource in self.resources_of(cluster):
+            for e in self._stored(cluster, resource, None):
+                if any(ref.get("uid") == owner_uid for ref in e.obj["metadata"].get("ownerReferences") or ()):
+                    yield resource, e
+
     def clusters_with(self, resource: str) -> list[str]:
         """Clusters holding at least one object of `resource`."""
         return [c for (c, r), b in self._buckets.items() if r == resource and any(b.values())]
