@@ -29,7 +29,10 @@ from kubenest.server.runtime import Server, ServerConfig, default_home
 
 def cmd_up(args: argparse.Namespace) -> int:
     data_dir = os.path.abspath(args.data_dir or default_home())
-    config = ServerConfig(data_dir=data_dir, address=args.address, port=args.port, log_level=args.log_level)
+    config = ServerConfig(data_dir=data_dir, address=args.address, port=args.port, log_level=args.log_level,
+                          host_kubeconfig=args.host_kubeconfig, host_context=args.host_context,
+                          pod_api_address=args.pod_api_address, simulated_nodes=args.simulated_nodes,
+                          process_node=not args.no_process_node)
     try:
         server = Server(config)
     except OSError as e:
@@ -254,6 +257,15 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--port", type=int, default=6443)
     up.add_argument("--address", default="127.0.0.1")
     up.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    up.add_argument("--host-kubeconfig", default=None,
+                    help="run pods on this Kubernetes cluster instead of the embedded host")
+    up.add_argument("--host-context", default=None, help="context of --host-kubeconfig (default: its current)")
+    up.add_argument("--pod-api-address", default=None,
+                    help="HOST[:PORT] where pods on the host reach this API server (default: --address)")
+    up.add_argument("--simulated-nodes", type=int, default=0,
+                    help="embedded host: add N simulated nodes (pods there run nothing; for scale tests)")
+    up.add_argument("--no-process-node", action="store_true",
+                    help="embedded host: no node that runs containers as local processes")
     up.set_defaults(func=cmd_up)
 
     def client_command(name: str, help_: str, func: Any) -> argparse.ArgumentParser:

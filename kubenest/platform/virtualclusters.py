@@ -21,6 +21,7 @@ from kubenest.api.strategy import STRATEGIES, Strategy
 from kubenest.controllers import podutil
 from kubenest.controllers.client import Client
 from kubenest.controllers.runtime import Controller, Key
+from kubenest.host import HOST_CLUSTER
 from kubenest.server.tokens import TokenIssuer
 
 log = logging.getLogger("kubenest.platform")
@@ -131,10 +132,10 @@ class VirtualClusterStrategy(Strategy):
         for msg in validation.name_errors(name, "dns1123label"):
             errs.append({"type": "FieldValueInvalid", "field": "metadata.name", "value": name,
                          "message": f'Invalid value: "{name}": {msg}', "detail": msg})
-        if old is None and (name == ROOT or name.startswith("_")):
+        if old is None and (name in (ROOT, HOST_CLUSTER) or name.startswith("_")):
             errs.append({"type": "FieldValueForbidden", "field": "metadata.name", "value": name,
-                         "message": f'Forbidden: "{name}" is reserved for the management cluster',
-                         "detail": f'"{name}" is reserved for the management cluster'})
+                         "message": f'Forbidden: "{name}" is reserved for kubenest\'s own clusters',
+                         "detail": f'"{name}" is reserved for kubenest\'s own clusters'})
         if old is not None:
             before = (old.get("spec") or {}).get("kubernetesVersion") or schema.DEFAULT_VERSION
             after = (obj.get("spec") or {}).get("kubernetesVersion") or schema.DEFAULT_VERSION

@@ -20,6 +20,7 @@ from kubenest.api.errors import ApiError
 from kubenest.api.registry import Registry, Warnings
 from kubenest.api.request import Request, User, parse_query
 from kubenest.api.resources import ResourceInfo
+from kubenest.podstreams import PodStreams
 from kubenest.server.auth import Authenticator, Authorizer
 from kubenest.store.store import Entry, Store
 
@@ -98,6 +99,8 @@ class App:
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.openapi_cache: dict[tuple[str, str, str], tuple[bytes, str]] = {}
+        # Who streams pods/log, exec, attach and portforward of a cluster's pods (set by the Server).
+        self.streams_for: Callable[[str], PodStreams | None] = lambda cluster: None
 
     # -- ASGI entry ---------------------------------------------------------------------------------
 
@@ -118,7 +121,8 @@ class App:
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         headers = dict(scope["headers"])
-        if path.startswith("/clusters/"):
+        prefixed = path.startswith("/clusters/")
+        if prefixed:
             rest = path[10:]
             cname, _, sub = rest.partition("/")
         else:
@@ -129,6 +133,10 @@ class App:
         user = self.authenticator.authenticate(headers)
         if user is None:
             raise errors.unauthorized()
+        if not prefixed and user.cluster is not None:
+            # An in-cluster client (https://KUBERNETES_SERVICE_HOST/api/...) inside a pod of a virtual
+            # cluster: its token says which cluster it belongs to.
+            cname = user.cluster
         cluster = self.clusters.get(cname)
         if cluster is not None and b"impersonate-user" in headers:
             user = self._impersonate(user, cluster, scope["headers"])

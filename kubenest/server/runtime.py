@@ -23,6 +23,9 @@ from kubenest.api.rbac import RbacAuthorizer
 from kubenest.api.registry import Registry
 from kubenest.api.request import User
 from kubenest.controllers.client import Client
+from kubenest.host import HOST_CLUSTER
+from kubenest.host.embedded import EmbeddedHost
+from kubenest.podstreams import PodStreams
 from kubenest.platform import virtualclusters
 from kubenest.server.app import App
 from kubenest.server.auth import ADMIN_GROUPS, TokenAuthenticator
@@ -30,6 +33,7 @@ from kubenest.server.tls import ensure_certificates
 from kubenest.server.tokens import ChainAuthenticator, SignedTokenAuthenticator, TokenIssuer
 from kubenest.store.backend import Backend, MemoryBackend, SqliteBackend
 from kubenest.store.store import Store
+from kubenest.syncer.syncer import Syncer
 
 
 def default_home() -> str:
@@ -43,6 +47,13 @@ class ServerConfig:
     port: int = 6443
     durable: bool = True  # False: in-memory store (tests and benchmarks of everything but the disk)
     log_level: str = "warning"
+    # Where pods run (docs/hosts.md): a kubeconfig of any Kubernetes cluster, or None for the embedded host.
+    host_kubeconfig: str | None = None
+    host_context: str | None = None
+    pod_api_address: str | None = None  # HOST[:PORT] where host pods reach this API (external hosts)
+    # The embedded host's nodes: one process node (runs containers here) and N simulated nodes.
+    process_node: bool = True
+    simulated_nodes: int = 0
 
 
 class Server:
@@ -78,6 +89,17 @@ class Server:
         self._uvicorn: uvicorn.Server | None = None
         self.port = config.port
         self.started = asyncio.Event()
+        # Where pods run: the embedded host adds its scheduler and kubelets to the controllers; the syncer
+        # reaches the host (embedded or not) only through its kubeconfig.
+        self.embedded: EmbeddedHost | None = EmbeddedHost(self) if config.host_kubeconfig is None else None
+        self.syncer = Syncer(self)
+        self.app.streams_for = self.streams_for
+
+    def streams_for(self, cluster: str) -> PodStreams | None:
+        """Who streams logs/exec/attach/port-forward for pods of `cluster`."""
+        if self.embedded is not None and cluster == HOST_CLUSTER:
+            return self.embedded.streams
+        return self.syncer.streams_for(cluster)
 
     def _admin_token(self) -> str:
         path = os.path.join(self.config.data_dir, "admin.token")
@@ -126,6 +148,8 @@ class Server:
         """Create the root cluster on first start and load custom resources."""
         root = await self.clusters.ensure(ROOT)
         virtualclusters.install(root)
+        if self.embedded is not None:
+            await self.embedded.prepare()
         # Everything loaded so far lives as long as the process: keep it out of the cyclic collector's
         # full collections, whose pauses otherwise grow with the number of stored objects.
         pygc.freeze()
@@ -167,10 +191,15 @@ class Server:
         task = asyncio.create_task(self._uvicorn.serve(sockets=[sock]))
         while not self._uvicorn.started and not task.done():
             await asyncio.sleep(0.01)
+        if not task.done():
+            await self.syncer.start()
         self.started.set()
         try:
             await task
         finally:
+            await self.syncer.stop()
+            if self.embedded is not None:
+                await self.embedded.close()
             self.store.close()
 
     def stop(self) -> None:

@@ -137,7 +137,7 @@ def test_virtual_cluster_api_with_kubectl(cluster: Cluster, server: ServerThread
     assert immutable.returncode != 0 and "field is immutable" in immutable.stderr
     reserved = root.kubectl("apply", "-f", "-", input="apiVersion: kubenest.io/v1alpha1\nkind: VirtualCluster\n"
                             "metadata: {name: root}\n", check=False)
-    assert reserved.returncode != 0 and "reserved for the management cluster" in reserved.stderr
+    assert reserved.returncode != 0 and "reserved for kubenest" in reserved.stderr
     root.kubectl("delete", "vc", "via-kubectl", "--timeout=20s")
     assert root.kubectl("get", "vc", "via-kubectl", check=False).returncode != 0
 
