@@ -6,6 +6,7 @@ import datetime
 import ipaddress
 import os
 import socket
+from collections.abc import Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -19,11 +20,12 @@ def _write(path: str, data: bytes, private: bool = False) -> None:
         f.write(data)
 
 
-def ensure_certificates(data_dir: str, address: str) -> tuple[str, str, str]:
+def ensure_certificates(data_dir: str, address: str, extra_ips: Iterable[str] = ()) -> tuple[str, str, str]:
     """Create (once) `ca.crt`, `server.crt` and `server.key` under data_dir; returns their paths.
 
-    The serving certificate names localhost, 127.0.0.1, ::1, this host's name and `address`; it is
-    reissued when `address` is not among its names.
+    The serving certificate names localhost, 127.0.0.1, ::1, this host's name, `address` and
+    `extra_ips` (where pods reach the API, e.g. the pod network's gateway); it is reissued by the same
+    CA when one of them is not among its names.
     """
     ca_crt, ca_key = os.path.join(data_dir, "ca.crt"), os.path.join(data_dir, "ca.key")
     srv_crt, srv_key = os.path.join(data_dir, "server.crt"), os.path.join(data_dir, "server.key")
@@ -53,7 +55,7 @@ def ensure_certificates(data_dir: str, address: str) -> tuple[str, str, str]:
             if os.path.exists(p):
                 os.remove(p)
     names = {"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", socket.gethostname()}
-    ips = {"127.0.0.1", "::1"}
+    ips = {"127.0.0.1", "::1"} | {str(ipaddress.ip_address(i)) for i in extra_ips}
     try:
         ipaddress.ip_address(address)
         if address not in ("0.0.0.0", "::"):
@@ -67,6 +69,9 @@ def ensure_certificates(data_dir: str, address: str) -> tuple[str, str, str]:
         have_names = set(san.get_values_for_type(x509.DNSName))
         if ips <= have_ips and names <= have_names and existing.not_valid_after_utc > now:
             return ca_crt, srv_crt, srv_key
+        # Keep what it named: a caller without extra_ips must not drop another caller's addresses.
+        ips |= have_ips
+        names |= have_names
     ca_cert = x509.load_pem_x509_certificate(open(ca_crt, "rb").read())
     ca_priv = serialization.load_pem_private_key(open(ca_key, "rb").read(), password=None)
     assert isinstance(ca_priv, ec.EllipticCurvePrivateKey)
