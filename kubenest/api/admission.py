@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 from typing import Any
 
+from kubenest.api import defaults
 from kubenest.api.errors import ApiError, qualified
 from kubenest.api.request import Request
 from kubenest.api.validation import format_quantity, parse_quantity
@@ -690,10 +691,43 @@ class ResourceQuota:
             pretty({k: used.get(k, _ZERO) for k in exceeded}), pretty({k: hard[k] for k in exceeded})))
 
 
+# ---------------------------------------------------------------------------------------------------
+# ServiceAccount (plugin/pkg/admission/serviceaccount)
+
+
+class ServiceAccountAdmission:
+    """New pods get `serviceAccountName: default` and, unless they or their service account opt out,
+    the projected `kube-api-access-*` token volume mounted in every container."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def mutate(self, req: Request, obj: Obj, old: Obj | None) -> None:
+        if old is not None or req.subresource or not _is_pod(req):
+            return
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            return
+        if (obj.get("metadata") or {}).get("annotations", {}).get("kubernetes.io/config.mirror"):
+            return
+        name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        spec["serviceAccountName"] = name
+        entry = self.store.get(req.cluster.name, "serviceaccounts", req.namespace, name)
+        if entry is None and name != "default":
+            # kube refuses; the default account of a namespace created a moment ago is created by the
+            # service account controller right after, so kubenest does not make clients race it.
+            raise forbidden(req, obj, f'error looking up service account {req.namespace}/{name}: '
+                                      f'serviceaccount "{name}" not found')
+        automount = entry.obj.get("automountServiceAccountToken") if entry is not None else None
+        defaults.mount_service_account_token(obj, service_account_automount=automount)
+
+
 def install(registry: Any, store: Store) -> None:
-    """Add LimitRanger and ResourceQuota to a registry's admission hooks, in kube's plugin order."""
+    """Add LimitRanger, ServiceAccount and ResourceQuota to a registry's admission hooks, in kube's
+    plugin order."""
     limit_ranger = LimitRanger(store)
     registry.mutating_admission.append(limit_ranger.mutate)
+    registry.mutating_admission.append(ServiceAccountAdmission(store).mutate)
     registry.validating_admission.append(limit_ranger.validate)
     registry.validating_admission.append(ResourceQuota(store).validate)
 

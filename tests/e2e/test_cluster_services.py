@@ -370,3 +370,27 @@ def test_resourcequota_counts_objects_of_any_kind(cluster: Cluster) -> None:
     assert 'deployments.apps "d2" is forbidden: exceeded quota: q, requested: count/deployments.apps=1' in proc.stderr
     eventually(lambda: quota_status(cluster)["used"] == {"count/secrets": "1", "services": "0",
                                                          "count/deployments.apps": "1"}, what="usage")
+
+
+def test_service_account_admission_mounts_the_token_volume_and_checks_the_account(cluster: Cluster) -> None:
+    cluster.apply(resources_pod("plain", "{}"))
+    spec = cluster.json("get", "pod", "plain")["spec"]
+    assert spec["serviceAccountName"] == "default"
+    volume = next(v for v in spec["volumes"] if v["name"].startswith("kube-api-access-"))
+    sources = volume["projected"]["sources"]
+    assert sources[0] == {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}}
+    assert sources[1]["configMap"]["name"] == "kube-root-ca.crt"
+    assert spec["containers"][0]["volumeMounts"] == [
+        {"name": volume["name"], "readOnly": True, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}]
+
+    missing = cluster.kubectl("run", "nosa", "--image=busybox", "--overrides",
+                              '{"spec":{"serviceAccountName":"ghost"}}', check=False)
+    assert missing.returncode != 0
+    assert 'pods "nosa" is forbidden: error looking up service account default/ghost: serviceaccount "ghost" ' \
+           'not found' in missing.stderr
+
+    cluster.apply("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: quiet}\nautomountServiceAccountToken: false\n")
+    cluster.kubectl("run", "quiet", "--image=busybox", "--overrides", '{"spec":{"serviceAccountName":"quiet"}}')
+    quiet = cluster.json("get", "pod", "quiet")["spec"]
+    assert not any(v["name"].startswith("kube-api-access-") for v in quiet.get("volumes") or [])
+    assert "volumeMounts" not in quiet["containers"][0]
