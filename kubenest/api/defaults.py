@@ -26,6 +26,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from kubenest.api.names import random_string
+
 Obj = dict[str, Any]
 
 DEFAULT_KUBE_VERSION = "1.37"
@@ -376,13 +378,11 @@ def _pod_admission(obj: Obj, spec: Obj, ctx: _Ctx) -> None:
 
 
 _TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
-_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def token_volume_name(rng: random.Random | None = None) -> str:
     """A fresh `kube-api-access-xxxxx` name, drawn from kube's name-generator alphabet."""
-    r = rng or random
-    return "kube-api-access-" + "".join(r.choice(_NAME_ALPHABET) for _ in range(5))
+    return "kube-api-access-" + random_string(5, rng)
 
 
 def mount_service_account_token(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import builtins
 import copy
+import datetime
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from kubenest.api import apply as ssa
 from kubenest.api import errors, patch, protobuf, selectors, strategy, validation
 from kubenest.api.clusters import LogicalCluster, now_rfc3339
 from kubenest.api.errors import ApiError
+from kubenest.api.names import random_string
 from kubenest.api.request import Request, User
 from kubenest.api.resources import ResourceInfo, ScaleInfo
 from kubenest.store.store import Entry, Store, StoreError
@@ -252,7 +254,7 @@ class Registry:
         name = meta.get("name") or ""
         generated = not name and bool(meta.get("generateName"))
         if generated:
-            name = meta["generateName"] + _random_suffix()
+            name = meta["generateName"] + random_string()
             meta["name"] = name
         if r.namespaced:
             ns_in_body = meta.get("namespace")
@@ -300,7 +302,7 @@ class Registry:
             except StoreError:
                 if not generated:
                     raise errors.already_exists(r.plural, r.group, name) from None
-                name = req.name = meta["name"] = meta["generateName"] + _random_suffix()
+                name = req.name = meta["name"] = meta["generateName"] + random_string()
         else:
             raise errors.already_exists(r.plural, r.group, name)
         await self._after(req, None, entry.obj)
@@ -420,7 +422,10 @@ class Registry:
         if req.dry_run:
             return new
         meta = new["metadata"]
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+        # The last finalizer gone finishes a deletion, unless a graceful one is still under way (kube's
+        # shouldDeleteDuringUpdate: only once the grace period is 0).
+        if meta.get("deletionTimestamp") and not meta.get("finalizers") and not old["metadata"].get(
+                "deletionGracePeriodSeconds"):
             entry = await self._delete_now(req, old_entry.rv if expect is None else expect)
             return entry.obj
         try:
@@ -603,6 +608,9 @@ class Registry:
             finalizers_spec = []
         if req.dry_run:
             return obj, not (finalizers or finalizers_spec)
+        graceful = await self._graceful_delete(req, entry, opts, finalizers)
+        if graceful is not None:
+            return graceful, False
         if finalizers or finalizers_spec:
             if obj["metadata"].get("deletionTimestamp"):
                 return obj, False
@@ -619,6 +627,40 @@ class Registry:
             return updated.obj, False
         done = await self._delete_now(req, entry.rv)
         return done.obj, True
+
+    async def _graceful_delete(self, req: Request, entry: Entry, opts: Obj, finalizers: builtins.list[str]) -> Obj | None:
+        """Graceful deletion (pods on a node): set deletionTimestamp to the deadline and leave the object to
+        whoever runs it (the kubelet deletes it with grace 0), as kube's BeforeDelete. A later delete may only
+        shorten the grace period. None: delete (or finalize) now."""
+        requested = opts.get("gracePeriodSeconds")
+        if isinstance(requested, int) and requested < 0:
+            requested = 1
+        period = strategy.for_resource(req.resource).grace_period(entry.obj, requested)
+        if period is None:
+            return None
+        meta = entry.obj["metadata"]
+        old_grace = meta.get("deletionGracePeriodSeconds")
+        if meta.get("deletionTimestamp"):
+            if not old_grace or period >= old_grace:
+                return None if not old_grace else entry.obj
+            deadline = _parse_time(meta["deletionTimestamp"]) - datetime.timedelta(seconds=old_grace - period)
+        elif period == 0:
+            return None
+        else:
+            deadline = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=period)
+        new = orjson.loads(entry.raw)
+        new["metadata"]["deletionTimestamp"] = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+        new["metadata"]["deletionGracePeriodSeconds"] = period
+        if finalizers:
+            new["metadata"]["finalizers"] = finalizers
+        if period == 0 and not finalizers:
+            return None
+        try:
+            updated = await self.store.update(req.cluster.name, req.key, req.namespace, req.name, new, entry.rv)
+        except StoreError:
+            raise errors.conflict_modified(req.resource.plural, req.resource.group, req.name) from None
+        await self._after(req, entry.obj, updated.obj)
+        return updated.obj
 
     async def _delete_now(self, req: Request, expect: int | None) -> Entry:
         r = req.resource
@@ -735,11 +777,12 @@ def _drop_nulls(value: Any) -> Any:
     return value
 
 
-def _random_suffix() -> str:
-    alphabet = "bcdfghjklmnpqrstvwxz2456789"
-    import random
+def _parse_time(value: str) -> datetime.datetime:
+    try:
+        return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return datetime.datetime.now(datetime.UTC)
 
-    return "".join(random.choice(alphabet) for _ in range(5))
 
 
 def _short(obj: Obj) -> str:

@@ -24,6 +24,7 @@ import orjson
 
 from kubenest.api.clusters import now_rfc3339
 from kubenest.api.errors import ApiError
+from kubenest.api.names import safe_encode
 from kubenest.api.selectors import LabelSelector, SelectorError, from_label_selector_object
 from kubenest.controllers import podutil
 from kubenest.controllers.runtime import Controller, Key
@@ -62,12 +63,6 @@ ROLLBACK_DONE = "DeploymentRollback"
 
 # -- hashing ---------------------------------------------------------------------------------------
 
-_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-
-
-def safe_encode(text: str) -> str:
-    """apimachinery's rand.SafeEncodeString: each byte mapped onto letters and digits that spell no words."""
-    return "".join(_SAFE_ALPHABET[b % len(_SAFE_ALPHABET)] for b in text.encode())
 
 
 def fnv32a(data: bytes, h: int = 0x811C9DC5) -> int:

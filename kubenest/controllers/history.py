@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from kubenest.api.errors import ApiError
+from kubenest.api.names import safe_encode
 from kubenest.api.selectors import LabelSelector
 from kubenest.controllers import podutil
 from kubenest.controllers.client import Client
@@ -27,7 +28,6 @@ Obj = dict[str, Any]
 
 HASH_LABEL = "controller.kubernetes.io/hash"
 REVISION_RESOURCE = "controllerrevisions.apps"
-_SAFE_ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand: no vowels, no 0/1/3
 _MAX_PREFIX = 223  # a revision name stays within 253 characters
 
 
@@ -115,9 +115,6 @@ def fnv32a(data: bytes) -> int:
     return h
 
 
-def safe_encode(s: str) -> str:
-    """rand.SafeEncodeString: each byte mapped onto an alphabet that cannot spell words."""
-    return "".join(_SAFE_ALPHANUMS[b % len(_SAFE_ALPHANUMS)] for b in s.encode())
 
 
 def hash_revision(data: bytes, probe: int | None) -> str:
