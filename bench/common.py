@@ -306,13 +306,23 @@ def _start(args: list[str], data_dir: str, owns: bool, cpu: int | None, timeout:
 
 
 def start_kubenest(data_dir: str | None = None, durable: bool = True, clusters: Sequence[str] = (),
-                   cpu: int | None = None, timeout: float = 120) -> ServerProcess:
-    """Start a kubenest server in a child process, with `clusters` created before it reports ready."""
+                   cpu: int | None = None, timeout: float = 120, simulated_nodes: int = 0,
+                   process_node: bool = False, host_kubeconfig: str | None = None) -> ServerProcess:
+    """Start a kubenest server in a child process, with `clusters` created before it reports ready.
+
+    Its embedded host has `simulated_nodes` simulated nodes and, only when asked, the process node;
+    with `host_kubeconfig` it uses that cluster as its host instead.
+    """
     owns = data_dir is None
     data_dir = data_dir or tempfile.mkdtemp(prefix="kubenest-bench-")
     args = ["kubenest"] + ([] if durable else ["--memory"])
     for c in clusters:
         args += ["--cluster", c]
+    args += ["--simulated-nodes", str(simulated_nodes)]
+    if process_node:
+        args.append("--process-node")
+    if host_kubeconfig:
+        args += ["--host-kubeconfig", host_kubeconfig]
     return _start(args, data_dir, owns, cpu, timeout)
 
 
@@ -365,10 +375,11 @@ async def _serve_hello(data_dir: str) -> None:
     await task
 
 
-async def _serve_kubenest(data_dir: str, durable: bool, clusters: list[str]) -> None:
+async def _serve_kubenest(data_dir: str, durable: bool, clusters: list[str], args: argparse.Namespace) -> None:
     from kubenest.server.runtime import Server, ServerConfig
 
-    server = Server(ServerConfig(data_dir=data_dir, port=0, durable=durable))
+    server = Server(ServerConfig(data_dir=data_dir, port=0, durable=durable, simulated_nodes=args.simulated_nodes,
+                                 process_node=args.process_node, host_kubeconfig=args.host_kubeconfig))
     task = asyncio.create_task(server.serve())
     while not server.started.is_set() and not task.done():
         await asyncio.sleep(0.01)
@@ -389,12 +400,15 @@ def runner_main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--memory", action="store_true", help="in-memory store instead of SQLite")
     parser.add_argument("--cluster", action="append", default=[], help="logical cluster to create first")
+    parser.add_argument("--simulated-nodes", type=int, default=0, help="simulated nodes of the embedded host")
+    parser.add_argument("--process-node", action="store_true", help="the embedded host's process node too")
+    parser.add_argument("--host-kubeconfig", default=None, help="use this cluster as the host")
     args = parser.parse_args(argv)
     raise_open_files_limit()
     if args.what == "hello":
         coro = _serve_hello(args.data_dir)
     else:
-        coro = _serve_kubenest(args.data_dir, not args.memory, args.cluster)
+        coro = _serve_kubenest(args.data_dir, not args.memory, args.cluster, args)
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     try:
