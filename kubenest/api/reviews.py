@@ -8,7 +8,7 @@ import dataclasses
 import time
 from typing import Any
 
-from kubenest.api import errors, rbac, strategy
+from kubenest.api import binding, errors, rbac, strategy
 from kubenest.api.clusters import now_rfc3339
 from kubenest.api.registry import decode_body
 from kubenest.api.request import Request
@@ -18,6 +18,8 @@ async def handle(req: Request, app: Any) -> tuple[int, dict[str, Any]]:
     r = req.resource
     if req.subresource == "token" and r.kind == "ServiceAccount" and req.verb == "create":
         return token_request(req, app)
+    if binding.is_binding(req):
+        return await binding.create(req, app)
     if req.subresource or req.verb != "create":
         raise errors.method_not_allowed()
     body = decode_body(req)

@@ -34,6 +34,10 @@ class Strategy:
         """Deletion propagation when the request names none (None: background)."""
         return None
 
+    def grace_period(self, obj: Obj, requested: int | None) -> int | None:
+        """Seconds of graceful deletion (kube's CheckGracefulDelete); None: the kind deletes at once."""
+        return None
+
     def uses_generation(self, r: ResourceInfo) -> bool:
         return r.is_custom or ("status" in r.subresources and r.kind not in _NO_GENERATION_KINDS)
 
@@ -162,6 +166,14 @@ class ServiceStrategy(Strategy):
 
 
 class PodStrategy(Strategy):
+    def grace_period(self, obj: Obj, requested: int | None) -> int | None:
+        """The request's grace period, else the pod's; 0 for a pod no node runs or one already finished."""
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        period = requested if requested is not None else spec.get("terminationGracePeriodSeconds")
+        if not isinstance(period, int) or not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+            return 0
+        return max(period, 0)
+
     def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
         super().prepare_for_create(r, obj, ctx)
         status = obj.setdefault("status", {})
