@@ -32,10 +32,11 @@ def new_loop() -> asyncio.AbstractEventLoop:
 class ServerThread:
     """A started server on 127.0.0.1:<free port>; `stop()` shuts it down cleanly."""
 
-    def __init__(self, data_dir: str | None = None, durable: bool = True, port: int = 0) -> None:
+    def __init__(self, data_dir: str | None = None, durable: bool = True, port: int = 0, **config: Any) -> None:
+        """`config`: further ServerConfig fields, e.g. `ServerThread(simulated_nodes=4, process_node=False)`."""
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="kubenest-")
         self.loop = new_loop()
-        self.server = Server(ServerConfig(data_dir=self.data_dir, port=port, durable=durable))
+        self.server = Server(ServerConfig(data_dir=self.data_dir, port=port, durable=durable, **config))
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="kubenest-server", daemon=True)
