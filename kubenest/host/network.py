@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import ipaddress
 import itertools
@@ -46,6 +47,7 @@ BRIDGE = "kubenest0"
 SUBNET = "10.88.0.0/16"
 SERVICE_DEVICE = "kubenest-svc"
 NETNS_DIR = "/run/netns"
+LOCK_DIR = "/run/kubenest"  # <bridge>.lock: which process owns a bridge
 STATE_FILE = "network.json"
 POD_INTERFACE = "eth0"
 # ClusterIPs come from here (kubenest/api/strategy.py); a pod subnet must not overlap it.
@@ -90,6 +92,7 @@ class PodNetworks:
         self._servers: list[asyncio.AbstractServer] = []
         self._conns: set[asyncio.Task[None]] = set()
         self._service_dev = ""  # the device ClusterIPs are added to, once known
+        self._lock_fd: int | None = None  # holds the bridge (see _claim_bridge)
 
     # -- start ----------------------------------------------------------------------------------------
 
@@ -108,7 +111,8 @@ class PodNetworks:
             try:
                 await self._start()
             except (NetworkError, OSError) as e:
-                why = f"setting up bridge {bridge} failed: {e}"
+                why = f"setting up bridge {self.bridge} failed: {e}"
+                await self.close()
         if why is not None:
             self.reason = why
             self.subnet, self.gateway = None, ""
@@ -133,7 +137,7 @@ class PodNetworks:
         if missing:
             return f"this process lacks {' and '.join(missing)}"
         # A trial namespace with a veth pair: a container may have the capabilities but not the devices.
-        ns, veth = self._names("probe")
+        ns, veth = f"kubenest-probe-{os.getpid()}", f"knprobe{os.getpid()}"[:15]
         try:
             await _ip(["netns add " + ns, f"link add {veth} type veth peer name {POD_INTERFACE} netns {ns}"])
         except NetworkError as e:
@@ -145,6 +149,9 @@ class PodNetworks:
     async def _start(self) -> None:
         os.makedirs(self.state_dir, exist_ok=True)
         state = await asyncio.to_thread(self._load)
+        self._claim_bridge(state.get("bridge"))
+        if state.get("bridge") != self.bridge:
+            state = {}
         taken = await _taken_networks(exclude=(self.bridge, self.service_device))
         preferred = [n for n in (state.get("subnet"), self._requested_subnet) if n]
         chosen = _free_subnet([ipaddress.ip_network(n) for n in preferred], taken)
@@ -170,8 +177,45 @@ class PodNetworks:
         cmds += [f"link set {self.bridge} address {mac}", f"addr replace {gw} dev {self.bridge}",
                  f"link set {self.bridge} up"]
         await _ip(cmds)
+        await self._remove_strays()
         await self._save()
         await self._start_api_forwarder()
+
+    def _claim_bridge(self, saved: str | None) -> None:
+        """Own a bridge for as long as this process runs (an flock under /run/kubenest): two servers on
+        one machine must not hand out the same IPs on one bridge. The saved or requested name is
+        preferred; when another process holds it, the next free <name><N> is used."""
+        base = self.bridge.rstrip("0123456789") or self.bridge
+        names = [n for n in (saved, self.bridge) if n and n.rstrip("0123456789") == base]
+        names += [f"{base}{i}" for i in range(100) if len(f"{base}{i}") <= 15]
+        os.makedirs(LOCK_DIR, exist_ok=True)
+        for name in dict.fromkeys(names):
+            fd = os.open(os.path.join(LOCK_DIR, f"{name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            if name != self.bridge:
+                log.info("pod network uses bridge %s: %s belongs to another kubenest process", name, self.bridge)
+                if self.service_device == SERVICE_DEVICE:
+                    self.service_device = f"{name}-svc"[:15]
+            self.bridge = name
+            self._lock_fd = fd
+            return
+        raise NetworkError(f"every bridge {base}0..{base}99 belongs to another kubenest process")
+
+    async def _remove_strays(self) -> None:
+        """Namespaces and bridge ports the allocator does not know (left by a crash, or by an earlier
+        server with another state directory): their addresses would clash with new pods'."""
+        ours = {self._names(uid)[1] for uid in self._pods}
+        prefix = self.bridge + "-"
+        cmds = [f"netns del {n}" for n in _netns_names(prefix) if n[len(prefix):] not in self._pods]
+        cmds += [f"link del {link['ifname']}" for link in await _ip_json(["link", "show", "master", self.bridge])
+                 if link.get("ifname") not in ours]
+        if cmds:
+            log.info("pod network: removing %d namespaces and ports of pods it does not know", len(cmds))
+            await _ip(cmds, force=True)
 
     async def _start_api_forwarder(self) -> None:
         target = self.api_address
@@ -259,10 +303,8 @@ class PodNetworks:
         if not self.enabled:
             return []
         prefix = self.bridge + "-"
-        found = set(self._pods)
-        with contextlib.suppress(FileNotFoundError):
-            found |= {n[len(prefix):] for n in os.listdir(NETNS_DIR) if n.startswith(prefix)}
-        gone = sorted(found - set(keep) - {"probe"})
+        found = set(self._pods) | {n[len(prefix):] for n in _netns_names(prefix)}
+        gone = sorted(found - set(keep))
         await asyncio.gather(*(self.teardown(uid) for uid in gone))
         return gone
 
@@ -327,7 +369,7 @@ class PodNetworks:
                 state: dict[str, Any] = json.load(f)
         except (FileNotFoundError, ValueError):
             return {}
-        return state if state.get("bridge") == self.bridge else {}
+        return state
 
     async def _save(self) -> None:
         async with self._save_lock:
@@ -359,20 +401,22 @@ class PodNetworks:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
         self._servers.clear()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock: the bridge may go to the next server
+            self._lock_fd = None
 
     async def destroy(self) -> None:
         """Remove everything: every pod network, the service device, the bridge and the state file."""
+        if self.enabled:
+            await self.prune(())
+            cmds = [f"link del {self.bridge}"]
+            if self._service_dev and self._service_dev != self.bridge:
+                cmds.insert(0, f"link del {self._service_dev}")
+            await _ip(cmds, force=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(self.state_dir, STATE_FILE))
+            self.enabled = False
         await self.close()
-        if not self.enabled:
-            return
-        await self.prune(())
-        cmds = [f"link del {self.bridge}"]
-        if self._service_dev and self._service_dev != self.bridge:
-            cmds.insert(0, f"link del {self._service_dev}")
-        await _ip(cmds, force=True)
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(os.path.join(self.state_dir, STATE_FILE))
-        self.enabled = False
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -686,6 +730,13 @@ def _free_subnet(preferred: list[Any], taken: list[ipaddress.IPv4Network]) -> ip
         if not any(net.overlaps(t) for t in taken):
             return net
     return None
+
+
+def _netns_names(prefix: str) -> list[str]:
+    try:
+        return sorted(n for n in os.listdir(NETNS_DIR) if n.startswith(prefix))
+    except FileNotFoundError:
+        return []
 
 
 def _effective_caps() -> int:

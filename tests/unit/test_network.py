@@ -363,10 +363,19 @@ async def test_addresses_survive_a_restart_and_teardown_leaves_nothing_behind(tm
         assert nets.enabled, nets.reason
         x, y = str(uuid.uuid4()), str(uuid.uuid4())
         px, py = await nets.setup(x), await nets.setup(y)
+        # Another server on this machine gets a bridge and a subnet of its own, not the same IPs.
+        other = await PodNetworks.create(str(tmp_path / "other"), 1, **kw)
+        try:
+            assert other.enabled and other.bridge == "kntest2" and other.subnet != nets.subnet
+            assert (await other.setup(x)).ip not in (px.ip, py.ip)
+        finally:
+            await other.destroy()
         await nets.close()
 
+        subprocess.run(["ip", "netns", "add", "kntest1-stray"], check=True)  # left by an earlier server
         nets = await PodNetworks.create(str(tmp_path), 1, **kw)  # a restart: same state dir
-        assert nets.pods() == {x: px.ip, y: py.ip}
+        assert nets.bridge == "kntest1" and nets.pods() == {x: px.ip, y: py.ip}
+        assert _netns("kntest1-") == {f"kntest1-{x}", f"kntest1-{y}"}
         assert await nets.setup(x) == px
         with open(os.path.join(tmp_path, "network.json")) as f:
             assert json.load(f)["pods"] == {x: px.ip, y: py.ip}
@@ -397,7 +406,7 @@ def test_without_netns_pods_share_the_node_network_after_one_warning(tmp_path: A
         from kubenest.host.network import PodNetworks
         logging.basicConfig(format="%(levelname)s %(message)s")
         async def main():
-            nets = await PodNetworks.create({str(tmp_path)!r}, 6443, bridge="kntest2")
+            nets = await PodNetworks.create({str(tmp_path)!r}, 6443, bridge="kntest9")
             pod = await nets.setup("u1")
             print("RESULT", nets.enabled, pod.ip, pod.netns, nets.api_endpoint)
             await nets.teardown("u1")
@@ -416,7 +425,7 @@ def test_without_netns_pods_share_the_node_network_after_one_warning(tmp_path: A
         warnings = [ln for ln in proc.stderr.splitlines() if ln.startswith("WARNING")]
         assert len(warnings) == 1, proc.stderr
         assert "pod network disabled" in warnings[0] and "same port" in warnings[0]
-    assert "kntest2" not in _links()
+    assert "kntest9" not in _links()
 
 
 def test_serving_certificate_gains_extra_ips_from_the_same_ca(tmp_path: Any) -> None:
