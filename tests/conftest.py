@@ -91,3 +91,33 @@ def http(cluster: Cluster) -> Iterator[tuple[httpx.Client, str]]:
     ctx = ssl.create_default_context(cafile=srv.ca_path)
     with httpx.Client(verify=ctx, headers={"Authorization": f"Bearer {srv.token}"}, timeout=30) as c:
         yield c, srv.url(cluster.name)
+
+
+@pytest.fixture(scope="session")
+def sim_server() -> Iterator[ServerThread]:
+    """A server whose embedded host has 4 simulated nodes `sim-0..3` and no process node (docs/hosts.md)."""
+    st = ServerThread(simulated_nodes=4, process_node=False)
+    yield st
+    st.stop()
+
+
+def host_cluster(server: ServerThread, bins: tuple[str, str], hint: str) -> Cluster:
+    """The embedded host cluster of `server`, through a kubeconfig whose context namespace is a fresh one."""
+    import yaml
+
+    base = re.sub(r"[^a-z0-9-]+", "-", hint.lower()).strip("-")[:40].strip("-")
+    namespace = f"{base}-{next(_counter)}"
+    config = server.server.kubeconfig("host", context="kubenest-host")
+    config["contexts"][0]["context"]["namespace"] = namespace
+    path = os.path.join(server.data_dir, f"host-{namespace}.kubeconfig")
+    with open(path, "w") as f:
+        yaml.safe_dump(config, f)
+    host = Cluster(server, "host", path, bins[0], bins[1])
+    host.kubectl("create", "namespace", namespace)
+    return host
+
+
+@pytest.fixture
+def host(sim_server: ServerThread, bins: tuple[str, str], request: pytest.FixtureRequest) -> Cluster:
+    """The `host` cluster of `sim_server`; kubectl works in a namespace made for this test."""
+    return host_cluster(sim_server, bins, request.node.name)

@@ -633,9 +633,6 @@ class _PodContext:
         if fit is not None:
             return fit
         labels = info.labels
-        for key, value in self.existing_anti:
-            if labels.get(key) == value:
-                return Fit([EXISTING_ANTI_AFFINITY], True)
         for term, domains in zip(self.affinity, self.affinity_domains, strict=True):
             key, sel, namespaces, _ = term
             if labels.get(key) in domains:
@@ -648,6 +645,9 @@ class _PodContext:
         for (key, _, _, _), domains in zip(self.anti, self.anti_domains, strict=True):
             if labels.get(key) in domains:
                 return Fit([POD_ANTI_AFFINITY], True)
+        for key, value in self.existing_anti:
+            if labels.get(key) == value:
+                return Fit([EXISTING_ANTI_AFFINITY], True)
         return None
 
     def _resources(self, info: NodeInfo) -> Fit | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,7 +155,7 @@ class SimulatedRuntime:
             self._plan_exit(pod, state)
             return
         if self.start_delay > 0:
-            self._later(state, self.start_delay, self._start(pod, state))
+            self._later(state, self.start_delay, lambda: self._start(pod, state))
         else:
             await self._start(pod, state)
 
@@ -168,7 +168,7 @@ class SimulatedRuntime:
         code = _exit_code(pod)
         if code is None:
             return
-        self._later(state, _duration(pod), self._exit(pod, state, code))
+        self._later(state, _duration(pod), lambda: self._exit(pod, state, code))
 
     async def _exit(self, pod: Obj, state: _Pod, code: int) -> None:
         policy = (pod.get("spec") or {}).get("restartPolicy", "Always")
@@ -185,11 +185,12 @@ class SimulatedRuntime:
         await self._send(state, self._running_status(pod, state))
         self._plan_exit(pod, state)
 
-    def _later(self, state: _Pod, delay: float, coro: Any) -> None:
+    def _later(self, state: _Pod, delay: float, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
         loop = asyncio.get_running_loop()
 
         def fire() -> None:
-            task = loop.create_task(coro)
+            state.timer = None
+            task = loop.create_task(step())
             state.tasks.add(task)
             task.add_done_callback(state.tasks.discard)
 
