@@ -21,6 +21,7 @@ from kubenest.api.registry import Registry, Warnings
 from kubenest.api.request import Request, User, parse_query
 from kubenest.api.resources import ResourceInfo
 from kubenest.podstreams import PodStreams
+from kubenest.server import streams
 from kubenest.server.auth import Authenticator, Authorizer
 from kubenest.store.store import Entry, Store
 
@@ -105,7 +106,14 @@ class App:
     # -- ASGI entry ---------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "websocket":
+            # Routed like the GET it upgrades (pods/exec, attach, portforward); a refused upgrade is a
+            # plain HTTP response with kube's status, through ASGI's websocket.http.response.
+            if (await receive())["type"] != "websocket.connect":
+                return
+            scope = dict(scope, method="GET")
+            send = streams.websocket_http(send)
+        elif scope["type"] != "http":
             if scope["type"] == "lifespan":
                 await _lifespan(receive, send)
             return
@@ -302,6 +310,12 @@ class App:
             verb = _METHOD_VERBS[method]
         else:
             raise errors.method_not_allowed()
+        stream = streams.is_stream(r.kind, group, subresource)
+        if stream:
+            # exec/attach/portforward are `create` even as a GET WebSocket upgrade (kube 1.35+); log is `get`.
+            if method not in (("GET",) if subresource == "log" else ("GET", "POST")):
+                raise errors.method_not_allowed()
+            verb = "get" if subresource == "log" else "create"
         if verb == "create" and name and not subresource:
             raise errors.method_not_allowed()
         if verb in ("update", "patch") and not name:
@@ -312,6 +326,9 @@ class App:
         allowed, reason = self.authorizer.authorize(req)
         if not allowed:
             raise rbac.forbidden_error(req, reason)
+        if stream:
+            await streams.serve(self, req, scope, receive, send)
+            return
         if method in ("POST", "PUT", "PATCH", "DELETE"):
             req.body = await _read_body(receive)
         neg = negotiate(req.accept)
