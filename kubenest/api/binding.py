@@ -16,6 +16,7 @@ from kubenest.api import errors
 from kubenest.api.clusters import now_rfc3339
 from kubenest.api.registry import decode_body
 from kubenest.api.request import Request
+from kubenest.api.resources import ResourceInfo
 from kubenest.store.store import StoreError
 
 Obj = dict[str, Any]
@@ -35,13 +36,13 @@ async def create(req: Request, app: Any) -> tuple[int, Obj]:
     body = decode_body(req)
     if body.get("kind") not in (None, "", "Binding"):
         raise errors.bad_request(f"the kind in the data ({body.get('kind')}) does not match the expected kind (Binding)")
-    meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    meta: Obj = body["metadata"] if isinstance(body.get("metadata"), dict) else {}
     name = meta.get("name") or ""
     if req.resource.kind == "Pod" and name != req.name:
         raise errors.bad_request("name in URL does not match name in Binding object")
     if meta.get("namespace") and req.namespace and meta["namespace"] != req.namespace:
         raise errors.bad_request("the namespace of the provided object does not match the namespace sent on the request")
-    target = body.get("target") if isinstance(body.get("target"), dict) else {}
+    target: Obj = body["target"] if isinstance(body.get("target"), dict) else {}
     causes = []
     if target.get("kind") not in (None, "", "Node"):
         causes.append(("FieldValueNotSupported", "target.kind",
@@ -52,15 +53,22 @@ async def create(req: Request, app: Any) -> tuple[int, Obj]:
         listed = ", ".join(m for _, _, m in causes)
         raise errors.invalid("Binding", "", name, [{"type": t, "field": f} for t, f, _ in causes],
                              f'Binding "{name}" is invalid: ' + (listed if len(causes) == 1 else f"[{listed}]"))
-    await assign(req, app, name, str(target["name"]), meta)
+    await assign(req, app.registry, name, str(target["name"]), meta)
     return 201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
 
-async def assign(req: Request, app: Any, name: str, node: str, meta: Obj) -> None:
+def pods_resource(cluster: Any) -> ResourceInfo:
+    r: ResourceInfo | None = cluster.resource("", "v1", "pods")
+    if r is None:
+        raise errors.not_found("pods", "", "")
+    return r
+
+
+async def assign(req: Request, registry: Any, name: str, node: str, meta: Obj) -> None:
     """Set the pod's node (kube's setPodNodeAndMetadata), retrying when another write gets there first."""
     cluster = req.cluster
-    pods = cluster.resource("", "v1", "pods")
-    store = app.registry.store
+    pods = pods_resource(cluster)
+    store = registry.store
     pod_req = Request("PUT", "update", cluster, pods, req.namespace, name, "binding", dict(req.query), req.headers,
                       req.user)
     for _attempt in range(16):
@@ -97,7 +105,7 @@ async def assign(req: Request, app: Any, name: str, node: str, meta: Obj) -> Non
             if e.reason == "missing":
                 raise errors.not_found("pods", "", name) from None
             continue
-        await app.registry._after(pod_req, pod, updated.obj)
+        await registry._after(pod_req, pod, updated.obj)
         return
     raise errors.conflict_modified("pods", "", name)
 

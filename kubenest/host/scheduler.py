@@ -225,11 +225,19 @@ class NodeInfo:
     requested: dict[str, int] = field(default_factory=dict)
     nonzero: dict[str, int] = field(default_factory=dict)  # cpu and memory, request-less pods as defaults
     pods: dict[str, PodInfo] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[tuple[str, str, str], ...] = ()  # NoSchedule and NoExecute ones: (key, value, effect)
+    unschedulable: bool = False
 
-    @property
-    def labels(self) -> dict[str, str]:
-        labels: dict[str, str] = self.obj["metadata"].get("labels") or {}
-        return labels
+    def refresh(self, node: Obj) -> None:
+        """Take what filters read from a (new version of the) Node object."""
+        self.obj = node
+        self.allocatable = _node_allocatable(node)
+        self.labels = node["metadata"].get("labels") or {}
+        spec = node.get("spec") or {}
+        self.unschedulable = bool(spec.get("unschedulable"))
+        self.taints = tuple((t.get("key") or "", t.get("value") or "", t.get("effect") or "")
+                            for t in spec.get("taints") or () if t.get("effect") in ("NoSchedule", "NoExecute"))
 
 
 def _node_allocatable(node: Obj) -> dict[str, int]:
@@ -270,13 +278,13 @@ class Cache:
         name = node["metadata"]["name"]
         info = self.nodes.get(name)
         if info is None:
-            info = self.nodes[name] = NodeInfo(name, node, _node_allocatable(node))
+            info = self.nodes[name] = NodeInfo(name, node, {})
+            info.refresh(node)
             for p in self.pods.values():
                 if p.node == name:
                     self._charge(info, p, 1)
         else:
-            info.obj = node
-            info.allocatable = _node_allocatable(node)
+            info.refresh(node)
 
     def remove_node(self, name: str) -> None:
         self.nodes.pop(name, None)
@@ -555,16 +563,25 @@ class _PodContext:
         self.tolerations = spec.get("tolerations") or []
         self.requests = pod_requests(pod)
         # kube's NodeResourcesFit reports cpu, memory, ephemeral-storage, then extended resources
-        self.request_order = sorted(self.requests, key=lambda r: (_BASIC.index(r) if r in _BASIC else len(_BASIC), r))
+        self.request_items = [(r, self.requests[r]) for r in sorted(
+            self.requests, key=lambda r: (_BASIC.index(r) if r in _BASIC else len(_BASIC), r))]
         self.cache = scheduler.cache
         self.client = scheduler.client
         self.tolerates_unschedulable = tolerates(self.tolerations, UNSCHEDULABLE_TAINT)
+        self._taints_ok: dict[tuple[tuple[str, str, str], ...], bool] = {}
+        self.node_selector = list((spec.get("nodeSelector") or {}).items()) or None
+        required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution")
+        self.node_terms: list[Obj] | None = (required.get("nodeSelectorTerms") or []) if required else None
         self.affinity = [self._term(t) for t in _terms(pod, "podAffinity")]
         self.anti = [self._term(t) for t in _terms(pod, "podAntiAffinity")]
         # Topology values (per term) where existing pods match: computed once over the cache.
         self.affinity_domains = [self._domains(t) for t in self.affinity]
         self.anti_domains = [self._domains(t) for t in self.anti]
         self.existing_anti = self._existing_anti_domains()
+        self.inter_pod = bool(self.affinity or self.anti or self.existing_anti)
+        self.score_wants = [(k, self.requests.get(k) or default)
+                            for k, default in (("cpu", DEFAULT_MILLI_CPU), ("memory", DEFAULT_MEMORY))]
 
     def _term(self, term: Obj) -> tuple[str, LabelSelector | None, set[str] | None, LabelSelector | None]:
         namespaces = set(term.get("namespaces") or ())
@@ -620,19 +637,27 @@ class _PodContext:
 
     def filter(self, info: NodeInfo) -> Fit | None:
         """None when the pod fits the node, else the first failing filter's reasons."""
-        node = info.obj
-        spec = node.get("spec") or {}
-        if spec.get("unschedulable") and not self.tolerates_unschedulable:
+        if info.unschedulable and not self.tolerates_unschedulable:
             return Fit([NODE_UNSCHEDULABLE], False)
-        for taint in spec.get("taints") or ():
-            if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(self.tolerations, taint):
+        if info.taints:
+            ok = self._taints_ok.get(info.taints)
+            if ok is None:
+                ok = self._taints_ok[info.taints] = all(
+                    tolerates(self.tolerations, {"key": k, "value": v, "effect": e}) for k, v, e in info.taints)
+            if not ok:
                 return Fit([UNTOLERATED_TAINT], False)
-        if not node_affinity_matches(self.pod, node):
+        labels = info.labels
+        if self.node_selector is not None:
+            for k, v in self.node_selector:
+                if labels.get(k) != v:
+                    return Fit([NODE_AFFINITY], False)
+        if self.node_terms is not None and not any(node_selector_term_matches(t, info.obj) for t in self.node_terms):
             return Fit([NODE_AFFINITY], False)
         fit = self._resources(info)
         if fit is not None:
             return fit
-        labels = info.labels
+        if not self.inter_pod:
+            return None
         for term, domains in zip(self.affinity, self.affinity_domains, strict=True):
             key, sel, namespaces, _ = term
             if labels.get(key) in domains:
@@ -651,30 +676,24 @@ class _PodContext:
         return None
 
     def _resources(self, info: NodeInfo) -> Fit | None:
-        reasons = []
-        unresolvable = False
         alloc, used = info.allocatable, info.requested
-        if len(info.pods) + 1 > alloc.get("pods", 110):
-            reasons.append(TOO_MANY_PODS)
-        if self.requests:
-            for k in self.request_order:
-                want = self.requests[k]
-                have = alloc.get(k, 0)
-                if want > have - used.get(k, 0):
-                    reasons.append(f"Insufficient {k}")
-                    if want > have:
-                        unresolvable = True
-        if reasons:
-            return Fit(reasons, not unresolvable)
-        return None
+        reasons: list[str] | None = None
+        if len(info.pods) >= alloc.get("pods", 110):
+            reasons = [TOO_MANY_PODS]
+        unresolvable = False
+        for k, want in self.request_items:
+            have = alloc.get(k, 0)
+            if want > have - used.get(k, 0):
+                reasons = reasons or []
+                reasons.append(f"Insufficient {k}")
+                unresolvable = unresolvable or want > have
+        return Fit(reasons, not unresolvable) if reasons else None
 
     def score(self, info: NodeInfo) -> int:
         """LeastAllocated over cpu and memory (0..100), counting request-less pods as kube's defaults."""
         total = 0
-        for k, default in (("cpu", DEFAULT_MILLI_CPU), ("memory", DEFAULT_MEMORY)):
+        for k, want in self.score_wants:
             cap = info.allocatable.get(k, 0)
-            if cap <= 0:
-                continue
-            used = info.nonzero.get(k, 0) + (self.requests.get(k) or default)
-            total += max(cap - used, 0) * 100 // cap
+            if cap > 0:
+                total += max(cap - info.nonzero.get(k, 0) - want, 0) * 100 // cap
         return total // 2
