@@ -67,6 +67,7 @@ class PodNet:
 
     ip: str
     netns: str | None  # /run/netns/<name>: `nsenter --net=PATH` or setns(2); None: the node's network
+    host_interface: str | None = None  # the veth end on the bridge (in the node's namespace)
 
 
 class PodNetworks:
@@ -123,6 +124,8 @@ class PodNetworks:
                 why)
             return self
         self.enabled = True
+        log.info("pod network: bridge %s, pods in %s, gateway and API at %s:%d", self.bridge, self.subnet,
+                 self.gateway, self.api_port)
         return self
 
     async def _not_allowed(self) -> str | None:
@@ -244,7 +247,8 @@ class PodNetworks:
         ip = self._pods.get(uid)
         if ip is None:
             return None
-        return PodNet(ip, os.path.join(NETNS_DIR, self._names(uid)[0]))
+        ns, veth = self._names(uid)
+        return PodNet(ip, os.path.join(NETNS_DIR, ns), veth)
 
     # -- pods ---------------------------------------------------------------------------------------------
 
@@ -260,7 +264,7 @@ class PodNetworks:
             path = os.path.join(NETNS_DIR, ns)
             ip = self._pods.get(uid)
             if ip is not None and os.path.exists(path) and os.path.exists(f"/sys/class/net/{veth}"):
-                return PodNet(ip, path)
+                return PodNet(ip, path, veth)
             if ip is None:
                 ip = self._allocate(uid)
                 await self._save()
@@ -280,7 +284,7 @@ class PodNetworks:
                 self._pods.pop(uid, None)
                 await self._save()
                 raise
-            return PodNet(ip, path)
+            return PodNet(ip, path, veth)
 
     async def teardown(self, uid: str) -> None:
         """Remove the pod's namespace and veth pair and release its IP (idempotent)."""

@@ -144,7 +144,7 @@ def host() -> Iterator[tuple[ServerThread, PodNetworks]]:
         st.call(nets.destroy())
         st.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
-    assert "kntest0" not in _links() and not _netns("kntest0-")
+    assert nets.bridge not in _links() and not _netns(nets.bridge + "-")
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ def pods(host: tuple[ServerThread, PodNetworks]) -> Iterator[Pods]:
 def test_two_pods_listen_on_the_same_port_and_reach_each_other(pods: Pods) -> None:
     a, b = pods.add("a"), pods.add("b")
     assert a.ip != b.ip and a.netns != b.netns
-    assert a.netns is not None and a.netns.startswith(NETNS_DIR + "/kntest0-")
+    assert a.netns is not None and a.netns.startswith(f"{NETNS_DIR}/{pods.nets.bridge}-")
     from urllib.request import urlopen
 
     assert urlopen(f"http://{a.ip}:{HTTP_PORT}/name", timeout=5).read() == b"a"  # from the root namespace
@@ -174,7 +174,7 @@ def test_two_pods_listen_on_the_same_port_and_reach_each_other(pods: Pods) -> No
 def test_setup_is_idempotent_and_fast(host: tuple[ServerThread, PodNetworks]) -> None:
     st, nets = host
     uids = [str(uuid.uuid4()) for _ in range(5)]
-    mac = open("/sys/class/net/kntest0/address").read()
+    mac = open(f"/sys/class/net/{nets.bridge}/address").read()
 
     async def timed() -> tuple[list[PodNet], float]:
         t0 = time.perf_counter()
@@ -192,9 +192,9 @@ def test_setup_is_idempotent_and_fast(host: tuple[ServerThread, PodNetworks]) ->
     finally:
         for u in uids:
             st.call(nets.teardown(u))
-    assert not any(_netns(f"kntest0-{u}") for u in uids)
+    assert not any(_netns(f"{nets.bridge}-{u}") for u in uids)
     # The gateway's MAC does not follow the bridge's ports: pods' ARP entries for it stay valid.
-    assert open("/sys/class/net/kntest0/address").read() == mac
+    assert open(f"/sys/class/net/{nets.bridge}/address").read() == mac
     assert all(nets.get(u) is None for u in uids)
 
 
@@ -351,51 +351,57 @@ async def test_gateway_forwards_tcp_to_the_api_address_with_half_close(tmp_path:
     finally:
         await nets.destroy()
         echo.close()
-    assert "kntest1" not in _links() and not _netns("kntest1-")
+    assert nets.bridge not in _links() and not _netns(nets.bridge + "-")
 
 
 @needs_netns
 async def test_addresses_survive_a_restart_and_teardown_leaves_nothing_behind(tmp_path: Any) -> None:
-    links_before = _links()
     kw: dict[str, Any] = {"bridge": "kntest1", "subnet": "10.90.0.0/16", "service_device": "kntest1-svc"}
     nets = await PodNetworks.create(str(tmp_path), 1, **kw)
+    made: list[PodNet] = []
     try:
         assert nets.enabled, nets.reason
+        br = nets.bridge
         x, y = str(uuid.uuid4()), str(uuid.uuid4())
         px, py = await nets.setup(x), await nets.setup(y)
+        made += [px, py]
         # Another server on this machine gets a bridge and a subnet of its own, not the same IPs.
         other = await PodNetworks.create(str(tmp_path / "other"), 1, **kw)
         try:
-            assert other.enabled and other.bridge == "kntest2" and other.subnet != nets.subnet
-            assert (await other.setup(x)).ip not in (px.ip, py.ip)
+            assert other.enabled and other.bridge != br and other.subnet != nets.subnet
+            po = await other.setup(x)
+            assert po.ip not in (px.ip, py.ip) and po.host_interface != px.host_interface
         finally:
             await other.destroy()
+        assert other.bridge not in _links() and po.host_interface not in _links()
         await nets.close()
 
-        subprocess.run(["ip", "netns", "add", "kntest1-stray"], check=True)  # left by an earlier server
-        nets = await PodNetworks.create(str(tmp_path), 1, **kw)  # a restart: same state dir
-        assert nets.bridge == "kntest1" and nets.pods() == {x: px.ip, y: py.ip}
-        assert _netns("kntest1-") == {f"kntest1-{x}", f"kntest1-{y}"}
+        subprocess.run(["ip", "netns", "add", f"{br}-stray"], check=True)  # left by an earlier server
+        nets = await PodNetworks.create(str(tmp_path), 1, **kw)  # a restart: same state dir, same bridge
+        assert nets.bridge == br and nets.pods() == {x: px.ip, y: py.ip}
+        assert _netns(f"{br}-") == {f"{br}-{x}", f"{br}-{y}"}
         assert await nets.setup(x) == px
         with open(os.path.join(tmp_path, "network.json")) as f:
             assert json.load(f)["pods"] == {x: px.ip, y: py.ip}
 
         await nets.teardown(x)
         await nets.teardown(x)  # idempotent
-        assert not _netns(f"kntest1-{x}") and nets.get(x) is None
+        assert not _netns(f"{br}-{x}") and nets.get(x) is None and px.host_interface not in _links()
         with open(os.path.join(tmp_path, "network.json")) as f:
             assert json.load(f)["pods"] == {y: py.ip}
         z = await nets.setup(str(uuid.uuid4()))
+        made.append(z)
         assert z.ip not in (py.ip, nets.gateway)
         # A namespace the allocator does not know (a crash between the two) is pruned with the rest.
-        subprocess.run(["ip", "netns", "add", "kntest1-orphan"], check=True)
+        subprocess.run(["ip", "netns", "add", f"{br}-orphan"], check=True)
         gone = await nets.prune(keep={y})
         assert "orphan" in gone and y not in gone
-        assert _netns("kntest1-") == {f"kntest1-{y}"}
+        assert _netns(f"{br}-") == {f"{br}-{y}"}
     finally:
         await nets.destroy()
-    assert _links() - links_before == set(), "links left behind"
-    assert not _netns("kntest1-")
+    left = _links() & ({nets.bridge} | {p.host_interface for p in made if p.host_interface})
+    assert not left, f"links left behind: {left}"
+    assert not _netns(nets.bridge + "-")
     assert not os.path.exists(os.path.join(tmp_path, "network.json"))
 
 
