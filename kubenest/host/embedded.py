@@ -119,11 +119,37 @@ class EmbeddedHost:
             log.exception("pod network unavailable; the process node runs pods in this machine's network")
             self.network = None
         try:
-            rt = ProcessRuntime(node_name_for_host(), os.path.join(data_dir, "host", "process"), self.network)
+            rt = ProcessRuntime(node_name_for_host(), os.path.join(data_dir, "host", "process"), self.network,
+                                reader=self._read, token_for=self._token_for, events=self._event)
         except Exception:  # noqa: BLE001 - the server still serves simulated nodes and virtual clusters
             log.exception("no process node: the process runtime failed to start")
             return
         self.add_runtime(rt)
+
+    def _read(self, kind: str, namespace: str, name: str) -> Obj | None:
+        """ConfigMaps and Secrets of the host cluster, for the process runtime's volumes and env."""
+        resource = {"ConfigMap": "configmaps", "Secret": "secrets"}.get(kind, kind.lower() + "s")
+        return self.kubelet.client.get(HOST_CLUSTER, resource, namespace, name)
+
+    def _token_for(self, pod: Obj, audience: str, seconds: int) -> str | None:
+        """A projected service account token for `pod` (as the kubelet gets through TokenRequest)."""
+        meta, spec = pod["metadata"], pod.get("spec") or {}
+        ns, sa_name = meta.get("namespace", ""), spec.get("serviceAccountName") or "default"
+        sa = self.kubelet.client.get(HOST_CLUSTER, "serviceaccounts", ns, sa_name)
+        if sa is None:
+            return None
+        sa_uid = sa["metadata"].get("uid", "")
+        token, _ = self.server.tokens.issue(
+            HOST_CLUSTER, f"system:serviceaccount:{ns}:{sa_name}",
+            ("system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"), uid=sa_uid,
+            expires_in=max(seconds, 600), audiences=[audience] if audience else None,
+            extra={"kubernetes.io": {"namespace": ns, "serviceaccount": {"name": sa_name, "uid": sa_uid},
+                                     "pod": {"name": meta["name"], "uid": meta.get("uid", "")},
+                                     "node": {"name": spec.get("nodeName", "")}}})
+        return token
+
+    async def _event(self, pod: Obj, type_: str, reason: str, message: str) -> None:
+        await self.kubelet.client.event(HOST_CLUSTER, pod, type_, reason, message, component="kubelet")
 
     def _write_kubeconfig(self) -> None:
         path = self.kubeconfig_path

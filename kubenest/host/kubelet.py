@@ -86,7 +86,7 @@ class Kubelet(Controller):
         name = want["metadata"]["name"]
         version = self._kubelet_version()
         info = want.setdefault("status", {}).setdefault("nodeInfo", {})
-        info.setdefault("kubeletVersion", version)
+        info["kubeletVersion"] = version  # the host cluster's version, whatever the runtime says
         info.setdefault("kubeProxyVersion", "")
         info.setdefault("operatingSystem", "linux")
         have = self.client.get(HOST_CLUSTER, "nodes", "", name)
