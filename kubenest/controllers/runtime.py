@@ -122,11 +122,14 @@ class Manager:
         controller.manager = self
         self.controllers.append(controller)
 
-    def start(self) -> None:
+    def start(self, resync: bool = True) -> None:
+        """Open the watches and workers; `resync`: one reconcile of every stored primary object.
+        Controllers with no primary resource are fed only by `enqueue`."""
         by_resource: dict[str, list[Controller]] = {}
         for c in self.controllers:
             for r in (c.primary, *c.watches):
-                by_resource.setdefault(r, []).append(c)
+                if r:
+                    by_resource.setdefault(r, []).append(c)
         for resource, ctrls in by_resource.items():
             w = self.store.watch("*", resource, None, None)
             self._watchers.append((resource, w))
@@ -134,7 +137,9 @@ class Manager:
         for _ in range(self.workers):
             self._tasks.append(asyncio.ensure_future(self._work()))
         # Objects stored before this start (a restart) get one reconcile each.
-        for c in self.controllers:
+        for c in self.controllers if resync else ():
+            if not c.primary:
+                continue
             for cluster in self.store.clusters_with(c.primary):
                 for e in self.store.entries(cluster, c.primary):
                     self.enqueue(c, (cluster, e.obj["metadata"].get("namespace", ""), e.obj["metadata"]["name"]))
