@@ -387,3 +387,32 @@ def test_terminating_pod_shows_deletion_timestamp_until_the_kubelet_removes_it(s
         assert host.kubectl("get", "pod", "stuck", check=False).returncode != 0
     finally:
         host.kubectl("delete", "node", "ghost-node", check=False)
+
+
+def test_restart_adopts_running_pods_and_keeps_their_accounting(bins: tuple[str, str], tmp_path: Any) -> None:
+    data = str(tmp_path / "data")
+    st = ServerThread(data_dir=data, simulated_nodes=2, process_node=False)
+    try:
+        c = host_cluster(st, bins, "restart")
+        for i in range(2):
+            c.apply(pod_manifest(f"big-{i}", {"cpu": "20"}))
+        wait_for(lambda: all(get_pod(c, f"big-{i}")["status"].get("phase") == "Running" for i in range(2)))
+        before = {f"big-{i}": (node_of(c, f"big-{i}"), get_pod(c, f"big-{i}")["status"]["podIP"]) for i in range(2)}
+        ns = get_pod(c, "big-0")["metadata"]["namespace"]
+    finally:
+        st.stop()
+    st = ServerThread(data_dir=data, simulated_nodes=2, process_node=False)
+    try:
+        c = host_cluster(st, bins, "restart-after")
+        c.kubectl("config", "set-context", "--current", f"--namespace={ns}")
+        after = {f"big-{i}": (node_of(c, f"big-{i}"), get_pod(c, f"big-{i}")["status"]["podIP"]) for i in range(2)}
+        assert after == before
+        assert all(get_pod(c, f"big-{i}")["status"]["phase"] == "Running" for i in range(2))
+        # the restarted scheduler counts them: 20 of 32 CPUs are taken on both nodes
+        c.apply(pod_manifest("third", {"cpu": "20"}))
+        assert "2 Insufficient cpu" in unschedulable_message(c, "third")
+        c.kubectl("delete", "pod", "big-0", "--timeout=30s")  # the restarted kubelet finishes it
+        assert wait_for(lambda: node_of(c, "third")) == before["big-0"][0]
+        wait_for(lambda: get_pod(c, "third")["status"].get("phase") == "Running")
+    finally:
+        st.stop()
