@@ -76,6 +76,7 @@ class EmbeddedHost:
         self.runtimes: dict[str, NodeRuntime] = {}
         self.streams: PodStreams | None = NodeStreams(self.runtimes)  # routes to the runtime of the pod's node
         self.network: Any = None  # kubenest.host.network.PodNetworks when the process node has one
+        self.service_proxy: Any = None  # kubenest.host.network.ServiceProxy, with an enabled pod network
         client = Client(server.store, server.clusters, server.registry, manager="kubenest-host", user=CONTROLLER_USER)
         self.scheduler = Scheduler(client)
         self.kubelet = Kubelet(client, ())
@@ -118,6 +119,15 @@ class EmbeddedHost:
         except Exception:  # noqa: BLE001 - pods then use this machine's network
             log.exception("pod network unavailable; the process node runs pods in this machine's network")
             self.network = None
+        if self.network is not None and getattr(self.network, "enabled", False):
+            from kubenest.host.network import ServiceProxy
+            from kubenest.server.tls import ensure_certificates
+
+            # pods reach the API at the bridge's gateway: the serving certificate must name it (before
+            # uvicorn loads it, which is after prepare)
+            ensure_certificates(data_dir, self.server.config.address, extra_ips=[self.network.gateway])
+            self.service_proxy = ServiceProxy(self.server.store, self.network)
+            await self.service_proxy.start()
         try:
             rt = ProcessRuntime(node_name_for_host(), os.path.join(data_dir, "host", "process"), self.network,
                                 reader=self._read, token_for=self._token_for, events=self._event)
@@ -172,6 +182,11 @@ class EmbeddedHost:
                 await rt.close()
             except Exception:  # noqa: BLE001 - close the others
                 log.exception("closing node %s", rt.node_name)
+        if self.service_proxy is not None:
+            try:
+                await self.service_proxy.close()
+            except Exception:  # noqa: BLE001
+                log.exception("closing the service proxy")
         if self.network is not None:
             try:
                 await self.network.close()
