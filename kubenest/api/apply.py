@@ -510,9 +510,17 @@ _SCHEMA, _DEDUCED, _UNTYPED_ATOMIC = 0, 1, 2
 
 
 class _T:
-    """A schema type: `node` resolved, `ext` the field-level node (its map-type overrides the def's)."""
+    """A schema type: `node` resolved, `ext` the field-level node (its map-type overrides the def's).
 
-    __slots__ = ("node", "ext", "mode", "preserve", "root")
+    What the walks ask of a type (map or list kind, which JSON kinds it allows) is worked out once
+    here, and the types of its children are kept as they are found: a root type (`_root_type`) is
+    cached per schema, so a request walks types built by earlier requests instead of rebuilding them.
+    """
+
+    __slots__ = (
+        "node", "ext", "mode", "preserve", "root", "map_atomic", "list_kind", "allows", "kids", "extra_t",
+        "item_t", "key_defaults",
+    )
 
     def __init__(
         self,
@@ -527,12 +535,15 @@ class _T:
         self.mode = mode
         self.preserve = preserve
         self.root = root
+        self.map_atomic = _compute_map_atomic(self)
+        self.list_kind = _compute_list_kind(self)
+        # The value kinds ("map", "list", "scalar") walked as such rather than as leaves.
+        self.allows = frozenset(k for k in ("map", "list", "scalar") if _compute_allows(self, k))
+        self.kids: dict[str, _T] = {}
+        self.extra_t: _T | None = None
+        self.item_t: _T | None = None
+        self.key_defaults: dict[str, Any] = {}
 
-
-# Free-form values: maps granular with free-form values, lists atomic.
-_DEDUCED_T = _T(EMPTY, mode=_DEDUCED)
-# runtime.RawExtension: anything, owned as one piece.
-_ATOMIC_T = _T(EMPTY, mode=_UNTYPED_ATOMIC)
 
 _STR: Node = {"type": "string"}
 _STR_MAP: Node = {"type": "object", "additionalProperties": _STR}
@@ -580,9 +591,20 @@ _OBJECT_META: Node = {
 _TCP_DEFAULT = re.compile(r'Defaults? (?:is|to) "?TCP')
 
 
+_ROOT_TYPES: dict[int, tuple[Node, Resolver, _T]] = {}
+
+
 def _root_type(node: Node, resolve: Resolver) -> _T:
+    """The type of a top-level schema node, shared by every walk over objects of that schema."""
+    hit = _ROOT_TYPES.get(id(node))
+    if hit is not None and hit[0] is node and hit[1] == resolve:
+        return hit[2]
     resolved = resolve(node)
-    return _T(resolved, node, _SCHEMA, resolved.get("x-kubernetes-preserve-unknown-fields") is True, True)
+    t = _T(resolved, node, _SCHEMA, resolved.get("x-kubernetes-preserve-unknown-fields") is True, True)
+    if len(_ROOT_TYPES) >= 1024:  # CRD schemas come and go; built-in ones are a few hundred per version
+        _ROOT_TYPES.clear()
+    _ROOT_TYPES[id(node)] = (node, resolve, t)
+    return t
 
 
 def _ref_name(raw: Node) -> str:
@@ -608,21 +630,31 @@ def _child(t: _T, key: str, resolve: Resolver) -> _T:
         return _DEDUCED_T
     if t.mode == _UNTYPED_ATOMIC:
         return _ATOMIC_T
+    found = t.kids.get(key)
+    if found is not None:
+        return found
     if t.root and key == "metadata":
-        raw = (t.node.get("properties") or {}).get("metadata")
-        if raw is not None:
-            meta = resolve(raw)
-            if "managedFields" in (meta.get("properties") or {}):
-                return _T(meta, raw)
-        return _T(_OBJECT_META)
+        found = t.kids[key] = _metadata_type(t, resolve)
+        return found
     props = t.node.get("properties")
     if props and key in props:
-        return _field_type(props[key], resolve, t.preserve)
-    extra = t.node.get("additionalProperties")
-    if isinstance(extra, dict):
-        return _field_type(extra, resolve, t.preserve)
-    # Free-form objects, preserved unknown fields, and (leniently) fields the schema lacks.
-    return _DEDUCED_T
+        found = t.kids[key] = _field_type(props[key], resolve, t.preserve)
+        return found
+    # Map keys are data (label names, ConfigMap keys), all of one type: kept once, not per key.
+    if t.extra_t is None:
+        extra = t.node.get("additionalProperties")
+        # Free-form objects, preserved unknown fields, and (leniently) fields the schema lacks.
+        t.extra_t = _field_type(extra, resolve, t.preserve) if isinstance(extra, dict) else _DEDUCED_T
+    return t.extra_t
+
+
+def _metadata_type(t: _T, resolve: Resolver) -> _T:
+    raw = (t.node.get("properties") or {}).get("metadata")
+    if raw is not None:
+        meta = resolve(raw)
+        if "managedFields" in (meta.get("properties") or {}):
+            return _T(meta, raw)
+    return _T(_OBJECT_META)
 
 
 def _is_named(t: _T, key: str) -> bool:
@@ -637,13 +669,25 @@ def _is_named(t: _T, key: str) -> bool:
 def _item(t: _T, resolve: Resolver) -> _T:
     if t.mode != _SCHEMA:
         return _ATOMIC_T
-    items = t.node.get("items")
-    if isinstance(items, dict):
-        return _field_type(items, resolve, t.preserve)
-    return _ATOMIC_T
+    if t.item_t is None:
+        items = t.node.get("items")
+        t.item_t = _field_type(items, resolve, t.preserve) if isinstance(items, dict) else _ATOMIC_T
+    return t.item_t
 
 
 def _map_atomic(t: _T) -> bool:
+    return t.map_atomic
+
+
+def _list_kind(t: _T) -> tuple[str, tuple[str, ...]]:
+    return t.list_kind
+
+
+def _allows(t: _T, kind: str) -> bool:
+    return kind in t.allows
+
+
+def _compute_map_atomic(t: _T) -> bool:
     if t.mode != _SCHEMA:
         return t.mode == _UNTYPED_ATOMIC
     if "x-kubernetes-map-type" in t.ext:
@@ -651,7 +695,7 @@ def _map_atomic(t: _T) -> bool:
     return bool(t.node.get("x-kubernetes-map-type") == "atomic")
 
 
-def _list_kind(t: _T) -> tuple[str, tuple[str, ...]]:
+def _compute_list_kind(t: _T) -> tuple[str, tuple[str, ...]]:
     if t.mode != _SCHEMA:
         return "atomic", ()
     ext = t.ext
@@ -660,7 +704,7 @@ def _list_kind(t: _T) -> tuple[str, tuple[str, ...]]:
     return list_type(t.node)
 
 
-def _allows(t: _T, kind: str) -> bool:
+def _compute_allows(t: _T, kind: str) -> bool:
     if t.mode != _SCHEMA:
         return True
     types = node_types(t.node)
@@ -673,6 +717,12 @@ def _allows(t: _T, kind: str) -> bool:
     if kind == "list":
         return "array" in types
     return bool(types - {"object", "array"})
+
+
+# Free-form values: maps granular with free-form values, lists atomic.
+_DEDUCED_T = _T(EMPTY, mode=_DEDUCED)
+# runtime.RawExtension: anything, owned as one piece.
+_ATOMIC_T = _T(EMPTY, mode=_UNTYPED_ATOMIC)
 
 
 def _pair_kind(t: _T, left: Any, right: Any) -> str:
@@ -694,6 +744,13 @@ def _is_empty(v: Any) -> bool:
 
 
 def _key_default(item: _T, key: str, resolve: Resolver) -> Any:
+    found = item.key_defaults.get(key, None)
+    if found is None:
+        found = item.key_defaults[key] = _find_key_default(item, key, resolve)
+    return found
+
+
+def _find_key_default(item: _T, key: str, resolve: Resolver) -> Any:
     raw = (item.node.get("properties") or {}).get(key)
     if raw is None:
         return MISSING
@@ -890,6 +947,98 @@ def _compare_list(left: Any, right: Any, t: _T, resolve: Resolver, path: Path, c
             if lv:
                 _compare(lv[0], MISSING, item_t, resolve, item_path, c)
             c.added.insert(item_path)
+
+
+def _changed(left: Any, right: Any, t: _T, resolve: Resolver) -> tuple[bool, _FieldSet | None]:
+    """What `_compare` would record as added or modified, without the removals nobody asks for when
+    no other manager owns anything (a create): whether this place itself is, and the set below it.
+
+    Creates spend most of their managed-fields time here, so this builds the set directly instead of
+    inserting path tuples, and walks values that are new in one pass (`_added_below`).
+    """
+    if left is MISSING:
+        return True, _added_below(right, t, resolve)
+    if right is MISSING:
+        return False, None
+    kind = _pair_kind(t, left, right)
+    both_empty = _is_empty(left) and _is_empty(right)
+    if kind == "map" and not t.map_atomic and not both_empty:
+        lm = left if isinstance(left, dict) else {}
+        rm = right if isinstance(right, dict) else {}
+        out: _FieldSet | None = None
+        for key, rv in rm.items():
+            member, below = _changed(lm.get(key, MISSING), rv, _child(t, key, resolve), resolve)
+            out = _put(out, (_F, key), member, below)
+        return False, out
+    if kind == "list" and t.list_kind[0] != "atomic" and not both_empty:
+        return False, _changed_list(left, right, t, resolve)
+    return not _equal(left, right), None
+
+
+def _added_below(v: Any, t: _T, resolve: Resolver) -> _FieldSet | None:
+    """`_compare(MISSING, v)` below v's own place: everything in v is added."""
+    if isinstance(v, dict):
+        if not v or t.map_atomic or "map" not in t.allows:
+            return None
+        out = _FieldSet()
+        for key, child in v.items():
+            pe = (_F, key)
+            out.members.add(pe)
+            below = _added_below(child, _child(t, key, resolve), resolve)
+            if below is not None:
+                out.children[pe] = below
+        return out
+    if isinstance(v, list) and v and t.list_kind[0] != "atomic" and "list" in t.allows:
+        return _changed_list(MISSING, v, t, resolve)
+    return None
+
+
+def _changed_list(left: Any, right: Any, t: _T, resolve: Resolver) -> _FieldSet | None:
+    """`_compare_list`'s additions and modifications."""
+    keys = t.list_kind[1]
+    item_t = _item(t, resolve)
+    order: list[PathElement] = []
+    lvalues: dict[PathElement, list[Any]] = {}
+    rvalues: dict[PathElement, list[Any]] = {}
+    for items, values in ((left, lvalues), (right, rvalues)):
+        for item in items if isinstance(items, list) else ():
+            try:
+                pe = _item_pe(item, keys, item_t, resolve)
+            except _PEError:
+                continue
+            if pe in values:
+                values[pe].append(item)
+                continue
+            values[pe] = [item]
+            if values is lvalues or pe not in lvalues:
+                order.append(pe)
+    out: _FieldSet | None = None
+    for pe in order:
+        lv = lvalues.get(pe, [])
+        rv = rvalues.get(pe, [])
+        if len(lv) <= 1 and len(rv) <= 1:
+            member, below = _changed(lv[0] if lv else MISSING, rv[0] if rv else MISSING, item_t, resolve)
+        elif len(lv) >= 2 and len(rv) >= 2:
+            member = len(lv) != len(rv) or not all(_equal(a, b) for a, b in zip(lv, rv, strict=False))
+            below = None
+        elif len(lv) >= 2:
+            member, below = _changed(MISSING, rv[0], item_t, resolve) if rv else (False, None)
+        else:
+            member, below = True, None
+        out = _put(out, pe, member, below)
+    return out
+
+
+def _put(out: _FieldSet | None, pe: PathElement, member: bool, below: _FieldSet | None) -> _FieldSet | None:
+    if not member and below is None:
+        return out
+    if out is None:
+        out = _FieldSet()
+    if member:
+        out.members.add(pe)
+    if below is not None:
+        out.children[pe] = below
+    return out
 
 
 def _merge(left: Any, right: Any, t: _T, resolve: Resolver) -> Any:
@@ -1316,6 +1465,10 @@ class _Context:
         out = _remove(v, s, self.root, self.resolve)
         return out if out is not None else {}
 
+    def changed(self, left: Any, right: Any) -> _FieldSet:
+        """The added and modified fields of compare(left, right)."""
+        return _changed(left, right, self.root, self.resolve)[1] or _FieldSet()
+
     def compare(self, left: Any, right: Any) -> _Comparison:
         c = _Comparison()
         _compare(left, right, self.root, self.resolve, (), c)
@@ -1386,8 +1539,13 @@ def _apply_once(
 
 def _record_update(ctx: _Context, old: Any, new: Any, managed: _Managed, mid: _Id, now: str) -> None:
     """An Update by `mid`: it takes the fields it changed, the others lose them."""
-    c = _update_managers(ctx, old, new, managed, _CURRENT, True)
-    changed = ctx.filtered(c.modified.union(c.added)).difference(_STRIP)
+    if managed.fields:
+        c = _update_managers(ctx, old, new, managed, _CURRENT, True)
+        changed = c.modified.union(c.added)
+    else:
+        # Nobody owns anything yet (a create): no owner loses a field, only what changed counts.
+        changed = ctx.changed(old, new)
+    changed = ctx.filtered(changed).difference(_STRIP)
     if changed.empty():
         return
     previous = managed.fields.get(mid)

@@ -79,8 +79,16 @@ class LogicalCluster:
         return self.surface.schemas
 
 
+_now: tuple[int, str] = (0, "")
+
+
 def now_rfc3339() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    """The current second as kube writes timestamps; formatted once per second (every write asks)."""
+    global _now
+    second = int(time.time())
+    if second != _now[0]:
+        _now = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return _now[1]
 
 
 class ClusterError(Exception):

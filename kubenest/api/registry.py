@@ -11,7 +11,6 @@ import base64
 import builtins
 import copy
 import datetime
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +21,7 @@ from kubenest.api import apply as ssa
 from kubenest.api import errors, patch, protobuf, selectors, strategy, validation
 from kubenest.api.clusters import LogicalCluster, now_rfc3339
 from kubenest.api.errors import ApiError
-from kubenest.api.names import random_string
+from kubenest.api.names import new_uid, random_string
 from kubenest.api.request import Request, User
 from kubenest.api.resources import ResourceInfo, ScaleInfo
 from kubenest.store.store import Entry, Store, StoreError
@@ -274,7 +273,7 @@ class Registry:
         self._check_namespace(req, creating=True)
         for f in _SYSTEM_META:
             meta.pop(f, None)
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = new_uid()
         meta["creationTimestamp"] = now_rfc3339()
         ctx = self.ctx(req)
         strat = strategy.for_resource(r)

@@ -1582,46 +1582,77 @@ def _primary_type(n: Node) -> str:
 _PY_KIND = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object"}
 
 
-def _decode_walk(v: Any, node: Node, resolve: Resolver, special: dict[int, str], fpath: str, gopath: str,
-                 struct: str, errs: list[FieldError]) -> None:
+class _DecodeNode:
+    """What `_decode_walk` needs of one schema node, worked out once per node (every create asks)."""
+
+    __slots__ = ("node", "tag", "want", "int_bits", "props", "extra", "own", "items", "is_bytes")
+
+    def __init__(self, node: Node, resolve: Resolver, special: dict[int, str]) -> None:
+        n = resolve(node)
+        self.node = node
+        self.tag = special.get(id(n))
+        self.want = _primary_type(n)
+        self.int_bits = 32 if n.get("format") == "int32" else 64
+        props = n.get("properties")
+        self.props: dict[str, Node] | None = props or None
+        extra = n.get("additionalProperties")
+        self.extra: Node | None = extra if isinstance(extra, dict) else None
+        self.own = _ref_name(node).rsplit(".", 1)[-1] if props else ""
+        items = n.get("items")
+        self.items: Node | None = items if isinstance(items, dict) else None
+        self.is_bytes = self.want == "string" and n.get("format") == "byte"
+
+
+_decode_plans: dict[int, tuple[Any, dict[int, str], dict[int, _DecodeNode]]] = {}
+
+
+def _decode_plan(resolve: Resolver) -> tuple[dict[int, str], dict[int, _DecodeNode]]:
+    """The special nodes of a resolver's schemas and its cache of `_DecodeNode`s, by node identity."""
+    owner = getattr(resolve, "__self__", resolve)
+    hit = _decode_plans.get(id(owner))
+    if hit is None or hit[0] is not owner:
+        hit = _decode_plans[id(owner)] = (owner, _special_nodes(resolve), {})
+    return hit[1], hit[2]
+
+
+def _decode_walk(v: Any, node: Node, resolve: Resolver, plan: tuple[dict[int, str], dict[int, _DecodeNode]],
+                 fpath: str, gopath: str, struct: str, errs: list[FieldError]) -> None:
     """Walk a built-in object as Go's JSON decoder would; `gopath` is the decoder's struct-field path."""
     if v is None:
         return  # JSON null leaves the Go zero value
-    n = resolve(node)
-    tag = special.get(id(n))
-    if tag is not None:
-        _decode_special(v, tag, fpath, errs)
+    d = plan[1].get(id(node))
+    if d is None or d.node is not node:
+        d = plan[1][id(node)] = _DecodeNode(node, resolve, plan[0])
+    if d.tag is not None:
+        _decode_special(v, d.tag, fpath, errs)
         return
-    want = _primary_type(n)
+    want = d.want
     if not want:
         return  # free-form JSON
     kind = _PY_KIND.get(type(v), "")
     ok = kind == want or (want == "number" and kind == "integer")
     if ok and kind == "integer" and want == "integer":
-        bits = 32 if n.get("format") == "int32" else 64
-        ok = -(2 ** (bits - 1)) <= v < 2 ** (bits - 1)
+        ok = -(2 ** (d.int_bits - 1)) <= v < 2 ** (d.int_bits - 1)
     if not ok:
         desc = f"number {v}" if kind == "integer" and want == "integer" else _go_json_desc(v, want == "integer")
         where = f"Go struct field {struct}.{gopath}" if gopath else "Go value"
         errs.append(_decode_error(TYPE_INVALID, fpath, v,
                                   f"json: cannot unmarshal {desc} into {where} of type {_go_type(node, resolve)}"))
     elif want == "object":
-        props = n.get("properties")
-        extra = n.get("additionalProperties")
-        own = (_ref_name(node).rsplit(".", 1)[-1] or struct) if props else struct
+        props, extra = d.props, d.extra
+        own = d.own or struct
         for k, x in v.items():
             p = props.get(k) if props else None
             if p is not None:
-                _decode_walk(x, p, resolve, special, f"{fpath}.{k}" if fpath else k,
+                _decode_walk(x, p, resolve, plan, f"{fpath}.{k}" if fpath else k,
                              f"{gopath}.{k}" if gopath else k, own, errs)
-            elif isinstance(extra, dict):
-                _decode_walk(x, extra, resolve, special, f"{fpath}[{k}]", gopath, struct, errs)
+            elif extra is not None:
+                _decode_walk(x, extra, resolve, plan, f"{fpath}[{k}]", gopath, struct, errs)
     elif want == "array":
-        items = n.get("items")
-        if isinstance(items, dict):
+        if d.items is not None:
             for i, x in enumerate(v):
-                _decode_walk(x, items, resolve, special, f"{fpath}[{i}]", gopath, struct, errs)
-    elif want == "string" and n.get("format") == "byte":
+                _decode_walk(x, d.items, resolve, plan, f"{fpath}[{i}]", gopath, struct, errs)
+    elif d.is_bytes:
         msg = _base64_error(v)
         if msg:
             errs.append(_decode_error(INVALID, fpath, v, msg))
@@ -1673,7 +1704,7 @@ def validate_schema(
     if builtin:
         errs: list[FieldError] = []
         root = struct or (obj.get("kind") if isinstance(obj, dict) and isinstance(obj.get("kind"), str) else "") or "Object"
-        _decode_walk(obj, node, resolve, _special_nodes(resolve), prefix, "", root, errs)
+        _decode_walk(obj, node, resolve, _decode_plan(resolve), prefix, "", root, errs)
         return errs
     root = resolve(node)
     walk = _SchemaWalk(prefix)

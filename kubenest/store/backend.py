@@ -18,6 +18,8 @@ from typing import Protocol
 # One write: (row id, key, value); value None deletes the row. Row ids are the store's: a new object
 # gets the next id, so inserts append to the table's B-tree instead of landing at random places.
 Op = tuple[int, str, bytes | None]
+# Queued ops, the revision they commit at, and the callback to run once they are durable.
+_Write = tuple[list[Op], int, Callable[[BaseException | None], None]]
 
 
 class Backend(Protocol):
@@ -41,9 +43,9 @@ class SqliteBackend:
         self.path = path
         self.max_batch = max_batch
         self._loop = loop
-        self._queue: queue.SimpleQueue[tuple[list[Op], int, Callable[[BaseException | None], None]] | None] = (
-            queue.SimpleQueue()
-        )
+        # Writes queued during one event-loop iteration travel to the writer thread as one list.
+        self._pending: list[_Write] = []
+        self._queue: queue.SimpleQueue[list[_Write] | None] = queue.SimpleQueue()
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -62,11 +64,22 @@ class SqliteBackend:
         return rv, iter(self._db.execute("SELECT id, key, rv, value FROM objects").fetchall())
 
     def write(self, ops: list[Op], rv: int, done: Callable[[BaseException | None], None]) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
         if self._thread is None:
-            self._loop = self._loop or asyncio.get_running_loop()
             self._thread = threading.Thread(target=self._run, name="kubenest-sqlite-writer", daemon=True)
             self._thread.start()
-        self._queue.put((ops, rv, done))
+        # Handing each write to the thread as it comes made the thread wake (and take the GIL) once per
+        # write and commit them one by one: one fsync each. Writes of one loop iteration go together,
+        # handed over at the end of the iteration, which adds no latency to a lone write.
+        self._pending.append((ops, rv, done))
+        if len(self._pending) == 1:
+            self._loop.call_soon(self._hand_over)
+
+    def _hand_over(self) -> None:
+        if self._pending:
+            self._queue.put(self._pending)
+            self._pending = []
 
     def _run(self) -> None:
         assert self._loop is not None
@@ -76,7 +89,8 @@ class SqliteBackend:
             item = self._queue.get()
             if item is None:
                 break
-            batch = [item]
+            # Whatever queued up while the last batch was committing joins this one (group commit).
+            batch = list(item)
             while len(batch) < self.max_batch:
                 try:
                     nxt = self._queue.get_nowait()
@@ -85,7 +99,7 @@ class SqliteBackend:
                 if nxt is None:
                     stop = True
                     break
-                batch.append(nxt)
+                batch.extend(nxt)
             err: BaseException | None = None
             try:
                 db.execute("BEGIN")
@@ -131,6 +145,7 @@ class SqliteBackend:
 
     def close(self) -> None:
         if self._thread is not None:
+            self._hand_over()
             self._queue.put(None)
             self._thread.join()
             self._thread = None

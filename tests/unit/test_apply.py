@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from kubenest.api.apply import (
     LAST_APPLIED_ANNOTATION,
     ApplyConflict,
     ApplyError,
+    _Context,
+    _empty_object,
     fields_v1,
     server_side_apply,
     track_update,
@@ -644,3 +647,107 @@ def test_reset_fields_are_neither_owned_nor_taken(s: schema.Schemas) -> None:
 
     assert entry(new, "kubectl-edit")["fieldsV1"] == {"f:spec": {"f:paused": {}}}
     assert entry(new, "kcm")["fieldsV1"] == {"f:status": {"f:replicas": {}}}
+
+
+# -- the create fast path: ownership of a new object without the full comparison -----------------------
+
+
+def _random_value(node: dict[str, Any], resolve: Any, rng: random.Random, depth: int) -> Any:
+    """A schema-guided value, sometimes malformed: nulls, wrong types, duplicated or keyless list items."""
+    node = resolve(node)
+    roll = rng.random()
+    if depth > 6 or roll < 0.03:
+        return None if roll < 0.03 else rng.choice(["a", "TCP"])
+    if roll < 0.06:
+        return rng.choice([1, "s", [], {}, True, 2.5, [1, 1], {"k": None}])
+    kind = node.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    if kind == "object" or "properties" in node or "additionalProperties" in node:
+        props = node.get("properties") or {}
+        out: dict[str, Any] = {}
+        for key in rng.sample(sorted(props), min(len(props), rng.randint(0, 8))):
+            out[key] = _random_value(props[key], resolve, rng, depth + 1)
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict) and (not props or rng.random() < 0.3):
+            for i in range(rng.randint(0, 3)):
+                out[rng.choice(["a", "b", "web"]) + str(i)] = _random_value(extra, resolve, rng, depth + 1)
+        if not props and not isinstance(extra, dict) and rng.random() < 0.5:
+            out["free"] = rng.choice([1, "x", {"n": [1, {"z": None}]}, [], None])
+        return out
+    if kind == "array":
+        items = [_random_value(node.get("items") or {}, resolve, rng, depth + 1) for _ in range(rng.randint(0, 3))]
+        if items and rng.random() < 0.2:
+            items.append(copy.deepcopy(items[0]))  # a duplicate key or set value
+        if items and rng.random() < 0.1:
+            items.append(rng.choice([{"junk": 1}, "scalar", None]))  # an item without its key
+        return items
+    if kind == "integer":
+        return rng.choice([0, 1, 80, 443])
+    if kind == "boolean":
+        return rng.choice([True, False])
+    return rng.choice(["a", "b", "web", "TCP", "UDP", "80", 80])
+
+
+_SHAPES = [("", "v1", "Pod"), ("apps", "v1", "Deployment"), ("", "v1", "Service"), ("apps", "v1", "StatefulSet"),
+           ("batch", "v1", "CronJob"), ("", "v1", "ConfigMap"), ("", "v1", "Secret"), ("networking.k8s.io", "v1",
+           "Ingress"), ("networking.k8s.io", "v1", "NetworkPolicy"), ("rbac.authorization.k8s.io", "v1", "Role"),
+           ("", "v1", "PersistentVolumeClaim"), ("", "v1", "ReplicationController"), ("", "v1", "Endpoints"),
+           ("apiextensions.k8s.io", "v1", "CustomResourceDefinition"), ("autoscaling", "v2", "HorizontalPodAutoscaler")]
+
+
+def _changed_both_ways(node: dict[str, Any], resolve: Any, old: Any, new: Any) -> tuple[Any, Any]:
+    ctx = _Context(node, resolve, "v1", None)
+    c = ctx.compare(old, new)
+    return ctx.changed(old, new).to_json(), c.modified.union(c.added).to_json()
+
+
+def test_create_ownership_matches_the_full_comparison_on_many_shapes(s: schema.Schemas) -> None:
+    # Creates record ownership with `_Context.changed`, which must find exactly what `compare` reports
+    # added or modified: map lists (containers, ports, env) with duplicates and keyless items, sets,
+    # atomic maps and lists, value structs, nulls and values of the wrong type.
+    rng = random.Random(7)
+    for i in range(1500):
+        group, version, kind = _SHAPES[i % len(_SHAPES)]
+        node = s.for_kind(group, version, kind)
+        assert node is not None
+        obj = _random_value(node, s.resolve, rng, 0)
+        obj = obj if isinstance(obj, dict) else {}
+        empty = _empty_object(node, kind, s.resolve)
+        fast, full = _changed_both_ways(node, s.resolve, empty, obj)
+        assert fast == full, (kind, obj)
+        other = _random_value(node, s.resolve, rng, 0)
+        fast, full = _changed_both_ways(node, s.resolve, obj, other)
+        assert fast == full, (kind, obj, other)
+
+
+def test_create_of_a_deployment_records_containers_ports_and_env_by_key(s: schema.Schemas) -> None:
+    obj = deployment(containers=["web", "sidecar"])
+    obj["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "A", "value": "1"}, {"name": "B"}]
+    obj["metadata"]["finalizers"] = ["example.com/x"]
+
+    track_update(None, obj, "kubectl-create", _deployment_node(s), s.resolve, "apps/v1", T1)
+
+    # Byte for byte as kube writes it: keys sorted, "." first; containers is a required field, so the
+    # empty object a create starts from already has it (null) and it is not marked itself.
+    port = {".": {}, "f:containerPort": {}}
+    expected = {
+        "f:metadata": {"f:finalizers": {".": {}, 'v:"example.com/x"': {}}, "f:labels": {".": {}, "f:app": {}}},
+        "f:spec": {
+            "f:replicas": {},
+            "f:selector": {},
+            "f:template": {
+                "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+                "f:spec": {"f:containers": {
+                    'k:{"name":"sidecar"}': {".": {}, "f:image": {}, "f:name": {}, "f:ports": {
+                        ".": {}, 'k:{"containerPort":81,"protocol":"TCP"}': port}},
+                    'k:{"name":"web"}': {".": {}, "f:env": {
+                        ".": {}, 'k:{"name":"A"}': {".": {}, "f:name": {}, "f:value": {}},
+                        'k:{"name":"B"}': {".": {}, "f:name": {}}},
+                        "f:image": {}, "f:name": {}, "f:ports": {
+                            ".": {}, 'k:{"containerPort":80,"protocol":"TCP"}': port}},
+                }},
+            },
+        },
+    }
+    assert json.dumps(entry(obj, "kubectl-create")["fieldsV1"]) == json.dumps(expected)
