@@ -34,6 +34,8 @@ FINALIZER = "kubenest.io/virtual-cluster"
 SYSTEM_NAMESPACE = "kubenest-system"
 OWNER_BINDING = "kubenest-owner"
 
+_QUANTITY: dict[str, Any] = {"x-kubernetes-int-or-string": True}  # quantities: checked by the strategy
+
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "A virtual Kubernetes cluster served by kubenest.",
@@ -52,6 +54,40 @@ SCHEMA: dict[str, Any] = {
                     "enum": list(schema.SUPPORTED_VERSIONS),
                 },
                 "owner": {"type": "string", "description": "User who owns the cluster; gets cluster-admin in it."},
+                "quota": {
+                    "type": "object",
+                    "description": "A ResourceQuota on the cluster's host namespace: caps what all its pods, "
+                                   "services and claims together may use on the host.",
+                    "properties": {
+                        "hard": {
+                            "type": "object",
+                            "description": "Like ResourceQuota spec.hard, e.g. {pods: 100, requests.cpu: 8}.",
+                            "additionalProperties": _QUANTITY,
+                        },
+                    },
+                },
+                "limitRange": {
+                    "type": "object",
+                    "description": "A LimitRange on the cluster's host namespace: defaults and bounds of each "
+                                   "host pod's containers.",
+                    "properties": {
+                        "limits": {
+                            "type": "array",
+                            "description": "Like LimitRange spec.limits.",
+                            "items": {
+                                "type": "object",
+                                "required": ["type"],
+                                "properties": {
+                                    "type": {"type": "string", "enum": ["Container", "Pod",
+                                                                         "PersistentVolumeClaim"]},
+                                    **{k: {"type": "object", "additionalProperties": _QUANTITY}
+                                       for k in ("max", "min", "default", "defaultRequest",
+                                                 "maxLimitRequestRatio")},
+                                },
+                            },
+                        },
+                    },
+                },
             },
             "x-kubernetes-preserve-unknown-fields": True,
         },
@@ -136,6 +172,7 @@ class VirtualClusterStrategy(Strategy):
             errs.append({"type": "FieldValueForbidden", "field": "metadata.name", "value": name,
                          "message": f'Forbidden: "{name}" is reserved for kubenest\'s own clusters',
                          "detail": f'"{name}" is reserved for kubenest\'s own clusters'})
+        errs += _quantity_errors(obj.get("spec"))
         if old is not None:
             before = (old.get("spec") or {}).get("kubernetesVersion") or schema.DEFAULT_VERSION
             after = (obj.get("spec") or {}).get("kubernetesVersion") or schema.DEFAULT_VERSION
@@ -144,6 +181,29 @@ class VirtualClusterStrategy(Strategy):
                              "message": f'Invalid value: "{after}": field is immutable',
                              "detail": "field is immutable"})
         return errs
+
+
+def _quantity_errors(spec: Any) -> list[dict[str, Any]]:
+    """spec.quota.hard and spec.limitRange.limits[*] values must be quantities (as in kube's objects)."""
+    if not isinstance(spec, dict):
+        return []
+    maps: list[tuple[str, Any]] = [("spec.quota.hard", (spec.get("quota") or {}).get("hard")
+                                    if isinstance(spec.get("quota"), dict) else None)]
+    limits = (spec.get("limitRange") or {}).get("limits") if isinstance(spec.get("limitRange"), dict) else None
+    for i, item in enumerate(limits if isinstance(limits, list) else ()):
+        if isinstance(item, dict):
+            maps += [(f"spec.limitRange.limits[{i}].{k}", item.get(k)) for k in
+                     ("max", "min", "default", "defaultRequest", "maxLimitRequestRatio")]
+    errs = []
+    for path, values in maps:
+        for key, value in (values or {}).items() if isinstance(values, dict) else ():
+            try:
+                validation.parse_quantity(value)
+            except ValueError as e:
+                field = f"{path}[{key}]"
+                errs.append({"type": "FieldValueInvalid", "field": field, "value": value,
+                             "message": f"Invalid value: {value!r}: {e}", "detail": str(e)})
+    return errs
 
 
 STRATEGIES[(GROUP, KIND)] = VirtualClusterStrategy()

@@ -203,6 +203,7 @@ class Server:
             self.store.close()
 
     def stop(self) -> None:
+        self.syncer.halt()
         self.controllers.stop()
         self.store.close_watches()
         if self._uvicorn is not None:

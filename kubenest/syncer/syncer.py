@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import yaml
 
 from kubenest.api import binding, errors
 from kubenest.api.clusters import ROOT
@@ -25,7 +24,6 @@ from kubenest.api.errors import ApiError
 from kubenest.api.request import Request
 from kubenest.controllers.client import Client
 from kubenest.controllers.runtime import Controller, Key, Manager
-from kubenest.host import HOST_CLUSTER
 from kubenest.platform import virtualclusters
 from kubenest.podstreams import PodStreams
 from kubenest.store.store import Event
@@ -819,14 +817,7 @@ class Syncer:
 
     async def start(self) -> None:
         """Connect to the host (the server is listening now), list+watch, resync."""
-        path, context = self.host_kubeconfig()
-        if self.server.config.host_kubeconfig is None and not os.path.exists(path):
-            # The embedded host writes host.kubeconfig in prepare(); a server without it (yet) gets the
-            # `host` logical cluster and its admin kubeconfig, so the syncer always has a host.
-            await self.server.clusters.ensure(HOST_CLUSTER)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                yaml.safe_dump(self.server.kubeconfig(HOST_CLUSTER, context="kubenest-host"), f)
+        path, context = self.host_kubeconfig()  # the embedded host wrote its own in prepare()
         self._tasks.append(asyncio.ensure_future(self._run(path, context)))
 
     async def _run(self, path: str, context: str | None) -> None:
@@ -885,6 +876,14 @@ class Syncer:
 
         self._tasks.append(asyncio.ensure_future(run()))
         await first
+
+    def halt(self) -> None:
+        """Stop watching now (the server is shutting down: its own watches must not hold it up)."""
+        if self.manager is not None:
+            self.manager.stop()
+            self.manager = None
+        for t in self._tasks:
+            t.cancel()
 
     async def stop(self) -> None:
         """Stop watches and close host connections."""
