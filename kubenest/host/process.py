@@ -618,11 +618,10 @@ class ProcessRuntime:
             p.terminating = True
             p.wake.set()
         await asyncio.gather(*(self._stop_all(p, 2.0) for p in pods), return_exceptions=True)
-        for p in pods:
-            if p.task is not None:
-                p.task.cancel()
-            for t in list(p.tasks):
-                t.cancel()
+        tasks = [t for p in pods for t in [p.task, *p.tasks] if t is not None]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- the pod's life -------------------------------------------------------------------------------------
 
@@ -956,7 +955,10 @@ class ProcessRuntime:
 
         if c.pty >= 0:
             return p.spawn(read_pty(c.pty))
-        return p.spawn(asyncio.gather(read(proc.stdout, STDOUT), read(proc.stderr, STDERR)))
+        async def read_both() -> None:
+            await asyncio.gather(read(proc.stdout, STDOUT), read(proc.stderr, STDERR))
+
+        return p.spawn(read_both())
 
     async def _env(self, p: _Pod, c: Container) -> dict[str, str]:
         hostname = (p.pod.get("spec") or {}).get("hostname") or p.name[:63]
@@ -1026,20 +1028,21 @@ class ProcessRuntime:
             if entry in ("proc", "dev", "tmp", "sys"):
                 continue
             view.add_host(path)
-        args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev"]
-        view.owned.update({"/proc", "/dev", "/sys"})
-        args += ["--bind", os.path.join(p.dir, "shm"), "/dev/shm", "--bind", tmp, "/tmp"]
-        view.owned.add("/tmp")
+        view.own("/sys", ["--ro-bind", "/sys", "/sys"])
+        view.own("/proc", ["--proc", "/proc"])
+        view.own("/dev", ["--dev", "/dev"])
+        view.own("/dev/shm", ["--bind", os.path.join(p.dir, "shm"), "/dev/shm"])
+        view.own("/tmp", ["--bind", tmp, "/tmp"])
         for hidden in self.hidden:
-            if os.path.isdir(hidden):
-                args += ["--tmpfs", hidden]
-                view.owned.add(hidden)
+            if os.path.isdir(hidden) and view.is_host(hidden):
+                view.own(hidden, ["--tmpfs", hidden])
         for name in ("hosts", "hostname"):
-            view.mount(os.path.join(p.dir, name), "/etc/" + name, ro=True)
+            if os.path.isfile("/etc/" + name):
+                view.mount(os.path.join(p.dir, name), "/etc/" + name, ro=True)
         for i in p.gpus.get(c.name) or ():
             for dev in (f"/dev/nvidia{i}", "/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"):
                 if os.path.exists(dev):
-                    args += ["--dev-bind", dev, dev]
+                    view.own(dev, ["--dev-bind", dev, dev])
         view.mount(term_log, str(c.spec.get("terminationMessagePath") or "/dev/termination-log"), ro=False)
         assert p.volumes is not None
         volumes = {v.get("name"): v for v in (p.pod.get("spec") or {}).get("volumes") or ()}
@@ -1213,62 +1216,65 @@ def _read_json(fd: int) -> Obj:
 class _View:
     """What a container's root looks like, to place mounts without creating anything on the real root.
 
-    `host` paths are bind mounts of this machine's directories: creating a missing mountPath below one
-    would write to the real filesystem, so the nearest existing directory is first covered by a tmpfs whose
-    entries are bound back. `owned` paths are the sandbox's own (tmpfs, the pod's directories, volumes).
+    `host` paths are bind mounts of this machine's files: creating a missing mountPath below one would
+    write to the real filesystem, so the nearest existing directory is first covered by a tmpfs whose
+    entries are bound back ("mirrored"), and the sandbox's own mounts below it are made again on top.
+    `owned` paths are the sandbox's own (its tmpfs root, the pod's directories, volumes).
     """
 
     def __init__(self, args: list[str]) -> None:
         self.args = args
         self.host: set[str] = set()
-        self.owned: set[str] = {"/"}
+        self.owned: dict[str, list[str]] = {"/": []}  # path -> the bwrap arguments that mounted it
 
     def add_host(self, path: str) -> None:
         if os.path.islink(path):
             self.args += ["--symlink", os.readlink(path), path]
-        elif os.path.isdir(path):
-            self.args += ["--bind", path, path]
-            self.host.add(path)
         elif os.path.exists(path):
             self.args += ["--bind", path, path]
             self.host.add(path)
 
-    def _cover(self, path: str) -> tuple[str, bool]:
-        """The deepest mount holding `path` and whether it is a host bind."""
-        best, is_host = "/", False
-        for root, host in [*((h, True) for h in self.host), *((o, False) for o in self.owned)]:
-            if (path == root or path.startswith(root.rstrip("/") + "/")) and len(root) >= len(best):
-                if len(root) > len(best) or not host:
-                    best, is_host = root, host
-        return best, is_host
+    def own(self, path: str, args: list[str]) -> None:
+        self.args += args
+        self.owned[path] = args
+
+    def is_host(self, path: str) -> bool:
+        """Whether the deepest mount holding `path` is a bind of this machine's files."""
+        best, host = "", False
+        for root, is_host in [*((h, True) for h in self.host), *((o, False) for o in self.owned)]:
+            if path == root or path.startswith(root.rstrip("/") + "/"):
+                if len(root) > len(best) or (len(root) == len(best) and not is_host):
+                    best, host = root, is_host
+        return host
 
     def mount(self, src: str, dest: str, ro: bool, dev: bool = False) -> None:
         dest = os.path.normpath("/" + dest.lstrip("/"))
-        cover, is_host = self._cover(dest)
-        if is_host:
-            dest = os.path.realpath(dest)  # symlinks such as /var/run -> /run, as the host has them
-            cover, is_host = self._cover(dest)
-        if is_host and not os.path.lexists(dest):
-            parent = os.path.dirname(dest)
-            while not os.path.isdir(parent):
-                parent = os.path.dirname(parent)
-            self._mirror(parent)
+        if self.is_host(dest):
+            dest = os.path.realpath(dest)  # symlinks such as /var/run -> /run, as this machine has them
+            if self.is_host(dest) and not os.path.lexists(dest):
+                parent = os.path.dirname(dest)
+                while not os.path.isdir(parent):
+                    parent = os.path.dirname(parent)
+                if parent != "/":
+                    self._mirror(parent)
         flag = "--ro-bind" if ro else ("--dev-bind" if dev else "--bind")
-        self.args += [flag, src, dest]
-        self.owned.add(dest)
+        self.own(dest, [flag, src, dest])
 
     def _mirror(self, directory: str) -> None:
+        below = [(path, args) for path, args in self.owned.items() if path.startswith(directory + "/")]
         self.args += ["--tmpfs", directory]
-        self.owned.add(directory)
         self.host.discard(directory)
+        self.owned[directory] = []
         try:
             entries = sorted(os.listdir(directory))
+            mode = os.stat(directory).st_mode & 0o7777
         except OSError:
-            entries = []
-        mode = os.stat(directory).st_mode & 0o7777
+            entries, mode = [], 0o755
         for e in entries:
             self.add_host(os.path.join(directory, e))
         self.args += ["--chmod", oct(mode)[2:], directory]
+        for path, args in sorted(below, key=lambda pa: pa[0].count("/")):
+            self.own(path, args)
 
 
 # -- streams -----------------------------------------------------------------------------------------------
