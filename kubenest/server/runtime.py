@@ -27,6 +27,7 @@ from kubenest.host import HOST_CLUSTER
 from kubenest.host.embedded import EmbeddedHost
 from kubenest.podstreams import PodStreams
 from kubenest.platform import virtualclusters
+from kubenest.server import wsproto
 from kubenest.server.app import App
 from kubenest.server.auth import ADMIN_GROUPS, TokenAuthenticator
 from kubenest.server.tls import ensure_certificates
@@ -175,6 +176,7 @@ class Server:
         config = uvicorn.Config(
             self.app,
             http="httptools",
+            ws=wsproto.WebSocketProtocol,  # pods/exec, attach, portforward (kubenest/server/streams.py)
             loop="none",
             lifespan="off",
             log_level=self.config.log_level,

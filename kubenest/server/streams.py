@@ -335,11 +335,15 @@ def _header(scope: Scope, name: bytes) -> str:
     return ", ".join(values)
 
 
-def _refuse_plain_upgrade(scope: Scope, key: tuple[str, ...]) -> None:
-    """An exec/attach/portforward request that is not a WebSocket: kube's answers for SPDY and plain HTTP."""
-    upgrade = _header(scope, b"upgrade").lower()
-    if not upgrade:
+def _require_upgrade(scope: Scope) -> None:
+    """kube's upgrade-aware proxy refuses exec/attach/portforward requests that upgrade to nothing."""
+    if scope["type"] != "websocket" and not _header(scope, b"upgrade"):
         raise errors.bad_request("Upgrade request required")
+
+
+def _refuse_spdy(scope: Scope, key: tuple[str, ...]) -> None:
+    """A SPDY/3.1 upgrade (kubectl's retry after a refused WebSocket): the WebSocket's answer, or kubelet's
+    refusal of protocols it does not speak."""
     earlier = _recalled(key)
     if earlier is not None:
         raise earlier
@@ -415,15 +419,16 @@ async def _remote_command(req: Request, scope: Scope, pod: Obj, query: list[tupl
         stderr = False  # kubelet: a TTY has no separate stderr
     command = _values(query, "command")
     key = (req.cluster.name, req.namespace, req.name, req.subresource, container)
-    if scope["type"] != "websocket":
-        _refuse_plain_upgrade(scope, key)
+    _require_upgrade(scope)
     if not (stdin or stdout or stderr):
         raise PlainError(400, "you must specify at least 1 of stdin, stdout, stderr")
     if not attach and not command:
         raise errors.bad_request("you must specify at least one command for the container")
-    protocol = _negotiate(scope, EXEC_PROTOCOLS)
     if backend is None:
         raise PlainError(500, f'container not found ("{container}")')
+    if scope["type"] != "websocket":
+        _refuse_spdy(scope, key)
+    protocol = _negotiate(scope, EXEC_PROTOCOLS)
     try:
         if attach:
             session = await backend.attach(pod, container, stdin, stdout, stderr, tty)
@@ -542,12 +547,13 @@ async def _port_forward(req: Request, scope: Scope, pod: Obj, query: list[tuple[
     if not (pod.get("spec") or {}).get("nodeName"):
         raise _no_host(pod)
     key = (req.cluster.name, req.namespace, req.name, req.subresource)
+    _require_upgrade(scope)
+    if backend is None:
+        raise PlainError(404, "pod does not exist")
     if scope["type"] != "websocket":
-        _refuse_plain_upgrade(scope, key)
+        _refuse_spdy(scope, key)
     protocol = _negotiate(scope, PORTFORWARD_PROTOCOLS + ("",))
     if protocol == SPDY_TUNNEL:
-        if backend is None:
-            raise PlainError(404, "pod does not exist")
         await _accept(send, protocol)
         try:
             await SpdyPortForward(pod, backend, send).run(receive)
@@ -557,8 +563,6 @@ async def _port_forward(req: Request, scope: Scope, pod: Obj, query: list[tuple[
     ports = _ports(query)
     if not ports:
         raise PlainError(400, 'query parameter "port" is required')
-    if backend is None:
-        raise PlainError(404, "pod does not exist")
     await _accept(send, protocol)
     try:
         await _channel_port_forward(pod, backend, ports, Channels(send, protocol or V4), receive)
