@@ -80,7 +80,13 @@ class Session(Protocol):
 
 
 class Duplex(Protocol):
-    """One port-forward connection to a pod's port."""
+    """One port-forward connection to a pod's port.
+
+    Optional: `async def close_write(self) -> None`, called when the client finished sending (SPDY FIN)
+    while it still reads the answer; a half-close of the pod-side socket (`StreamWriter.write_eof`).
+    Without it nothing happens until the pod side closes. `read` may raise OSError: its text goes to the
+    client's error stream as kubelet words it ("error forwarding port P to pod NAME_NS, uid U: ...").
+    """
 
     async def read(self) -> bytes:
         """Next bytes from the pod; b"" when the pod closed its side."""
@@ -93,9 +99,18 @@ class Duplex(Protocol):
 
 class PodStreams(Protocol):
     """Streams of the pods of one cluster. Errors are `kubenest.api.errors.ApiError` with kube's
-    codes and messages (e.g. 400 'container "x" in pod "y" is waiting to start: ...')."""
+    codes and messages (e.g. 400 'container "x" in pod "y" is waiting to start: ...').
 
-    def logs(self, pod: Obj, opts: LogOptions) -> AsyncIterator[bytes]: ...
+    The API server has already checked the pod exists, has a node (`spec.nodeName`), the container is one
+    of the pod's and the options are valid; the backend checks what kubelet checks (the container runs).
+    `exec`/`attach` raise before returning a Session; `port_forward` raises ApiError or OSError (reported
+    on the client's error stream, the connection to the API server stays up)."""
+
+    def logs(self, pod: Obj, opts: LogOptions) -> AsyncIterator[bytes]:
+        """Chunks of the log (an async generator). Refusals are raised at the first step, promptly
+        (within half a second): after that the 200 has been sent. `follow` ends when the container's log
+        ends; the generator is closed (`aclose`) when the client goes away."""
+        ...
 
     async def exec(self, pod: Obj, container: str, command: list[str], stdin: bool, stdout: bool,
                    stderr: bool, tty: bool) -> Session: ...
