@@ -12,7 +12,6 @@ import os
 import pty
 import re
 import select
-import socket
 import ssl
 import subprocess
 import threading
@@ -242,8 +241,8 @@ def test_spdy_upgrades_are_refused_as_kubelet_refuses_protocols(cluster: Cluster
     assert r.returncode == 1
     assert "unable to negotiate protocol" in r.stderr
     with _client(cluster) as c:
-        r = c.post("/api/v1/namespaces/default/pods/web/exec", params={"command": "true", "stdout": "true"})
-        assert (r.status_code, r.json()["message"]) == (400, "Upgrade request required")
+        plain = c.post("/api/v1/namespaces/default/pods/web/exec", params={"command": "true", "stdout": "true"})
+        assert (plain.status_code, plain.json()["message"]) == (400, "Upgrade request required")
 
 
 def test_kubectl_attach(cluster: Cluster, backend: LocalStreams) -> None:
@@ -474,3 +473,70 @@ def test_proxy_passes_host_errors_with_virtual_names(proxied: tuple[Cluster, Clu
     make_pod(virtual, "orphan")  # no host pod
     r = virtual.kubectl("logs", "orphan", check=False)
     assert r.returncode == 1 and 'pods "orphan" not found' in r.stderr
+
+
+# -- the channel protocols, frame by frame --------------------------------------------------------------
+
+
+def _ws(cluster: Cluster, path: str, protocols: list[str]) -> Any:
+    from websockets.sync.client import connect
+
+    srv = cluster.server
+    url = srv.url(cluster.name).replace("https://", "wss://") + path
+    return connect(url, ssl=ssl.create_default_context(cafile=srv.ca_path), subprotocols=protocols,  # type: ignore[arg-type]
+                   additional_headers={"Authorization": f"Bearer {srv.token}"}, open_timeout=20)
+
+
+def _frames(ws: Any) -> list[Any]:
+    from websockets.exceptions import ConnectionClosedOK
+
+    out = []
+    try:
+        while True:
+            out.append(ws.recv(timeout=20))
+    except ConnectionClosedOK:
+        return out
+
+
+def test_exec_frames_of_each_channel_protocol(cluster: Cluster, backend: LocalStreams) -> None:
+    make_pod(cluster, "web")
+    query = "?command=sh&command=-c&command=printf+out%3B+exit+2&stdout=true&stderr=true"
+    path = "/api/v1/namespaces/default/pods/web/exec" + query
+    with _ws(cluster, path, ["v4.channel.k8s.io"]) as ws:
+        assert ws.subprotocol == "v4.channel.k8s.io"
+        frames = _frames(ws)
+    assert frames[0] == b"\x01"  # the empty message on stdout that opens the stream
+    assert b"\x01out" in frames
+    status = json.loads(frames[-1][1:])
+    assert frames[-1][0] == 3
+    assert status["status"] == "Failure" and status["reason"] == "NonZeroExitCode"
+    assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "2"}]
+
+    with _ws(cluster, path, ["base64.channel.k8s.io"]) as ws:
+        frames = _frames(ws)
+    assert frames[0] == "1" and "1b3V0" in frames  # "1" + base64("out")
+    assert frames[-1][0] == "3"  # pre-v4: the error's text, no Status
+
+    ok = "/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true"
+    with _ws(cluster, ok, ["v5.channel.k8s.io", "v4.channel.k8s.io"]) as ws:
+        assert ws.subprotocol == "v5.channel.k8s.io"  # the client's first choice
+        frames = _frames(ws)
+    assert json.loads(frames[-1][1:]) == {"metadata": {}, "status": "Success"}
+
+
+def test_refused_upgrades_carry_kubes_status(cluster: Cluster, backend: LocalStreams) -> None:
+    from websockets.exceptions import InvalidStatus
+
+    make_pod(cluster, "web", ("a", "b"))
+    with pytest.raises(InvalidStatus) as e:
+        _ws(cluster, "/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true", ["v5.channel.k8s.io"])
+    assert e.value.response.status_code == 400
+    assert json.loads(e.value.response.body)["message"] == (
+        "a container name must be specified for pod web, choose one of: [a b]")
+    with pytest.raises(InvalidStatus) as e:
+        _ws(cluster, "/api/v1/namespaces/default/pods/web/exec?container=a&command=true", ["v5.channel.k8s.io"])
+    assert (e.value.response.status_code, e.value.response.body) == (
+        400, b"you must specify at least 1 of stdin, stdout, stderr")
+    with pytest.raises(InvalidStatus) as e:
+        _ws(cluster, "/api/v1/namespaces/default/pods/web/portforward?ports=0", ["v4.channel.k8s.io"])
+    assert (e.value.response.status_code, e.value.response.body) == (400, b'port "0" must be > 0')
