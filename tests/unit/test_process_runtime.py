@@ -55,12 +55,15 @@ class Reports:
         raise AssertionError(f"pod {name}: condition not met; last status {self.by_pod.get(name, [None])[-1]}")
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def env(tmp_path: Any) -> AsyncIterator[tuple[ProcessRuntime, Reports]]:
+@pytest_asyncio.fixture(loop_scope="function", params=["namespaces", "plain"])
+async def env(request: Any, tmp_path: Any) -> AsyncIterator[tuple[ProcessRuntime, Reports]]:
+    """A runtime in namespaces (where this machine allows them) and one of plain processes (the fallback)."""
+    if request.param == "namespaces" and not ISOLATED:
+        pytest.skip(f"no namespaces here: {sandbox_problem()}")
     reports = Reports()
     rt = ProcessRuntime("node-1", str(tmp_path / "state"), None, reader=lambda k, ns, n: OBJECTS.get((k, ns, n)),
                         events=reports.event, gpus=["GPU-aaa", "GPU-bbb", "GPU-ccc"], backoff_base=0.3,
-                        retry_interval=0.2)
+                        retry_interval=0.2, isolate=request.param == "namespaces")
     rt.set_reporter(reports.report)
     yield rt, reports
     await rt.close()
@@ -98,15 +101,20 @@ async def logs(rt: ProcessRuntime, p: Obj, container: str, **opts: Any) -> str:
 
 async def test_pod_reads_its_configmap_and_secret_volumes_and_env(env: tuple[ProcessRuntime, Reports]) -> None:
     rt, reports = env
+    uid = str(uuid.uuid4())
+    # Plain processes find their volumes in the runtime's state directory, not at their mountPath.
+    vols = f"{rt.state_dir}/pods/{uid}/volumes"
+    app, secrets, mode = ("/etc/app", "/secrets", "/etc/mode") if rt.isolated else \
+        (f"{vols}/cfg", f"{vols}/creds", f"{vols}/cfg/mode")
     code = ("import os\n"
-            "print('greeting', open('/etc/app/greeting').read())\n"
-            "print('password', open('/secrets/password').read())\n"
-            "print('mode-file', open('/etc/mode').read())\n"
+            f"print('greeting', open('{app}/greeting').read())\n"
+            f"print('password', open('{secrets}/password').read())\n"
+            f"print('mode-file', open('{mode}').read())\n"
             "print('env', os.environ['GREETING'], os.environ['PASSWORD'], os.environ['POD'], os.environ['NODE'])\n"
             "print('from', os.environ['CFG_mode'], os.environ['COMBINED'])\n"
-            "print('secret-mode', oct(os.stat('/secrets/password').st_mode & 0o777))\n"
+            f"print('secret-mode', oct(os.stat('{secrets}/password').st_mode & 0o777))\n"
             "print('cwd', os.getcwd())\n")
-    p = pod("reader", [script("app", code, args=["$(GREETING)"], workingDir="/etc/app", env=[
+    p = pod("reader", [script("app", code, args=["$(GREETING)"], workingDir=app, env=[
         {"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "greeting"}}},
         {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "password"}}},
         {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
@@ -118,6 +126,7 @@ async def test_pod_reads_its_configmap_and_secret_volumes_and_env(env: tuple[Pro
         restartPolicy="Never",
         volumes=[{"name": "cfg", "configMap": {"name": "cfg"}},
                  {"name": "creds", "secret": {"secretName": "creds", "defaultMode": 0o400}}])
+    p["metadata"]["uid"] = uid
     await rt.sync_pod(p)
     st = await reports.until("reader", phase("Succeeded"))
     term = cstatus(st, "app")["state"]["terminated"]
@@ -127,18 +136,18 @@ async def test_pod_reads_its_configmap_and_secret_volumes_and_env(env: tuple[Pro
     assert "password s3cret" in out
     assert "env hello s3cret reader node-1" in out
     assert "from fast hello-reader-$(MISSING)-$(GREETING)" in out
-    if ISOLATED:
-        assert "mode-file fast" in out
-        assert "secret-mode 0o400" in out
-        assert "cwd /etc/app" in out
+    assert "mode-file fast" in out
+    assert "secret-mode 0o400" in out
+    assert f"cwd {app}" in out
     assert st["podIP"] and st["hostIP"] and st["startTime"] and st["qosClass"] == "BestEffort"
     assert {c["type"]: c["status"] for c in st["conditions"]}["Ready"] == "False"
 
 
-@needs_namespaces
 async def test_mount_paths_do_not_litter_the_host_and_other_pods_are_hidden(
         env: tuple[ProcessRuntime, Reports]) -> None:
     rt, reports = env
+    if not rt.isolated:
+        pytest.skip("plain processes see this machine's files")
     marker = f"kubenest-test-{uuid.uuid4().hex[:8]}"
     code = (f"import os\nprint(sorted(os.listdir('/etc/{marker}/conf')))\n"
             f"print('state-visible', os.path.exists({rt.state_dir!r} + '/pods'))\n"
@@ -189,7 +198,7 @@ async def test_exit_codes_and_crash_loop_back_off(env: tuple[ProcessRuntime, Rep
 
 async def test_init_containers_run_in_order_before_the_app(env: tuple[ProcessRuntime, Reports]) -> None:
     rt, reports = env
-    work = "/work" if ISOLATED else None
+    work = "/work" if rt.isolated else None
     shared = {"volumeMounts": [{"name": "w", "mountPath": "/work-dir"}]} if work else {}
     path = "/work-dir/order" if work else os.path.join(rt.state_dir, "order")
     p = pod("init", [script("app", f"print(open({path!r}).read())", **shared)], restartPolicy="Never",
@@ -266,7 +275,7 @@ async def test_termination_grace_then_sigkill(env: tuple[ProcessRuntime, Reports
     t0 = time.monotonic()
     await rt.kill_pod(p, 1)
     took = time.monotonic() - t0
-    assert 0.9 <= took < 5
+    assert 0.9 <= took < 5, (reports.by_pod['grace'][-4:], await logs(rt, p, 'stubborn'), await logs(rt, p, 'polite'))
     st = reports.last("grace")
     assert cstatus(st, "stubborn")["state"]["terminated"]["exitCode"] == 137
     assert cstatus(st, "polite")["state"]["terminated"]["exitCode"] == 143
@@ -283,7 +292,7 @@ async def test_logs_current_previous_tail_and_timestamps(env: tuple[ProcessRunti
             "sys.stdout.write('partial'); sys.stdout.flush()\n"
             "sys.exit(1)")
     host_dir = os.path.join(os.path.dirname(rt.state_dir), "data")
-    counter = "/data/counter" if ISOLATED else os.path.join(host_dir, "counter")
+    counter = "/data/counter" if rt.isolated else os.path.join(host_dir, "counter")
     p = pod("logger", [script("app", code, args=[counter], volumeMounts=[{"name": "d", "mountPath": "/data"}])],
             restartPolicy="Always", volumes=[{"name": "d", "hostPath": {"path": host_dir, "type": "DirectoryOrCreate"}}])
     await rt.sync_pod(p)
@@ -323,7 +332,7 @@ async def test_exec_returns_output_and_exit_code(env: tuple[ProcessRuntime, Repo
         chunks[stream] += data
     status = await sess.wait()
     assert chunks[1].decode().splitlines()[0].startswith("out pod")
-    if ISOLATED:
+    if rt.isolated:
         assert chunks[1].decode().splitlines()[0] == "out pod exec"
     assert "got hi" in chunks[1].decode()
     assert chunks[2] == b"err\n"
@@ -451,3 +460,82 @@ def test_expansion_as_kube_does() -> None:
     assert expand("$$(A)", env) == "$(A)"
     assert expand("$(A", env) == "$(A"
     assert expand("a$b$", env) == "a$b$"
+
+
+@needs_namespaces
+async def test_two_pods_listen_on_the_same_port_in_their_own_network_namespaces(tmp_path: Any) -> None:
+    from kubenest.host.network import PodNetworks
+
+    nets = await PodNetworks.create(str(tmp_path / "net"), 1, bridge="kntest7", subnet="10.91.0.0/16",
+                                    service_device="kntest7-svc")
+    if not nets.enabled:
+        await nets.destroy()
+        pytest.skip(f"no pod network here: {nets.reason}")
+    reports = Reports()
+    rt = ProcessRuntime("node-1", str(tmp_path / "state"), nets, gpus=[])
+    rt.set_reporter(reports.report)
+    try:
+        pods = []
+        for name in ("one", "two"):
+            # Each serves its own name on port 8080 of its own localhost.
+            code = ("import http.server, socketserver\n"
+                    "class H(http.server.BaseHTTPRequestHandler):\n"
+                    "    def do_GET(self):\n"
+                    f"        self.send_response(200); self.end_headers(); self.wfile.write(b'{name}')\n"
+                    "socketserver.TCPServer.allow_reuse_address = True\n"
+                    "http.server.HTTPServer(('0.0.0.0', 8080), H).serve_forever()\n")
+            p = pod(name, [script("srv", code, readinessProbe={"httpGet": {"port": 8080}, "periodSeconds": 0.2})])
+            pods.append(p)
+            await rt.sync_pod(p)
+        ips = []
+        for p in pods:
+            st = await reports.until(p["metadata"]["name"], lambda s: cstatus(s, "srv")["ready"])
+            ips.append(st["podIP"])
+            conn = await rt.streams.port_forward(p, 8080)
+            await conn.write(b"GET / HTTP/1.0\r\n\r\n")
+            body = b""
+            while chunk := await conn.read():
+                body += chunk
+            await conn.close()
+            assert body.endswith(p["metadata"]["name"].encode())
+        assert ips[0] != ips[1] and all(ip.startswith("10.") for ip in ips)
+        # The pod IP is routable from the node: a plain connection reaches the right pod.
+        r, w = await asyncio.open_connection(ips[1], 8080)
+        w.write(b"GET / HTTP/1.0\r\n\r\n")
+        assert (await r.read()).endswith(b"two")
+        w.close()
+    finally:
+        await rt.close()
+        for p in rt.pods.copy():
+            await rt.forget_pod(p)
+        await nets.destroy()
+
+
+async def test_containers_die_with_the_server(tmp_path: Any) -> None:
+    # A server process (killed with SIGKILL, no cleanup at all) must not leave its containers running.
+    server = f"""
+import asyncio, sys, time
+from kubenest.host.process import ProcessRuntime
+async def main():
+    rt = ProcessRuntime("n", {str(tmp_path / "state")!r}, None, gpus=[])
+    pod = {{"metadata": {{"name": "p", "namespace": "d", "uid": "u"}},
+            "spec": {{"containers": [{{"name": "c", "image": "x", "command": ["sleep", "300"]}}]}}}}
+    await rt.sync_pod(pod)
+    c = rt.pods["u"].container("c")
+    while not c.running:
+        await asyncio.sleep(0.05)
+    print(c.pid1, c.proc.pid, flush=True)
+    await asyncio.sleep(300)
+asyncio.run(main())
+"""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", server, stdout=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 30)
+    pids = [int(x) for x in line.split()]
+    assert all(os.path.exists(f"/proc/{pid}") for pid in pids)
+    proc.kill()
+    await proc.wait()
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{pid}") for pid in pids) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in pids)
