@@ -130,7 +130,8 @@ class EmbeddedHost:
             await self.service_proxy.start()
         try:
             rt = ProcessRuntime(node_name_for_host(), os.path.join(data_dir, "host", "process"), self.network,
-                                reader=self._read, token_for=self._token_for, events=self._event)
+                                reader=self._read, token_for=self._token_for, events=self._event,
+                                hidden_paths=[data_dir])  # containers never see the store, keys or tokens
         except Exception:  # noqa: BLE001 - the server still serves simulated nodes and virtual clusters
             log.exception("no process node: the process runtime failed to start")
             return
