@@ -374,6 +374,17 @@ async def _close(send: Any) -> None:
         await send({"type": "websocket.close", "code": 1000})
 
 
+@contextlib.asynccontextmanager
+async def _upgraded(send: Any, req: Request) -> AsyncIterator[None]:
+    """After the upgrade no HTTP status can be sent: failures are logged and the WebSocket is closed."""
+    try:
+        yield
+    except Exception:  # noqa: BLE001 - the client sees the connection end, the log gets the traceback
+        log.exception("%s of pod %s/%s failed", req.subresource, req.namespace, req.name)
+    finally:
+        await _close(send)
+
+
 class Channels:
     """Framing of the WebSocket channel protocols: a channel byte (base64: an ASCII digit) then data."""
 
@@ -438,11 +449,8 @@ async def _remote_command(req: Request, scope: Scope, pod: Obj, query: list[tupl
         _remember(key, e)
         raise
     await _accept(send, protocol)
-    chans = Channels(send, protocol)
-    try:
-        await _run_session(chans, session, receive, stdin, stdout, stderr)
-    finally:
-        await _close(send)
+    async with _upgraded(send, req):
+        await _run_session(Channels(send, protocol), session, receive, stdin, stdout, stderr)
 
 
 async def _run_session(chans: Channels, session: Session, receive: Any, stdin: bool, stdout: bool,
@@ -555,19 +563,15 @@ async def _port_forward(req: Request, scope: Scope, pod: Obj, query: list[tuple[
     protocol = _negotiate(scope, PORTFORWARD_PROTOCOLS + ("",))
     if protocol == SPDY_TUNNEL:
         await _accept(send, protocol)
-        try:
+        async with _upgraded(send, req):
             await SpdyPortForward(pod, backend, send).run(receive)
-        finally:
-            await _close(send)
         return
     ports = _ports(query)
     if not ports:
         raise PlainError(400, 'query parameter "port" is required')
     await _accept(send, protocol)
-    try:
+    async with _upgraded(send, req):
         await _channel_port_forward(pod, backend, ports, Channels(send, protocol or V4), receive)
-    finally:
-        await _close(send)
 
 
 async def _channel_port_forward(pod: Obj, backend: PodStreams, ports: list[int], chans: Channels,
