@@ -51,8 +51,9 @@ class HostRef:
     namespace: str  # the virtual object's
     name: str
     origin_uid: str
-    deleting: bool = False
+    terminating: bool = False  # the host object has a deletionTimestamp
     extra: str = ""  # pods: node name; services: host ClusterIP
+    deleting: bool = False  # the syncer asked the host to delete it
 
     @classmethod
     def of(cls, obj: Obj, origin: tr.Origin) -> HostRef:
@@ -80,8 +81,10 @@ class HostCache:
         meta = obj["metadata"]
         ref = HostRef.of(obj, origin)
         old = self.get(meta["namespace"], meta["name"])
-        if old is not None and old.uid == ref.uid and _rv(old.rv) > _rv(ref.rv):
-            return old  # an older state than one we already wrote
+        if old is not None and old.uid == ref.uid:
+            if _rv(old.rv) > _rv(ref.rv):
+                return old  # an older state than one we already wrote
+            ref.deleting = old.deleting
         self.by_ns.setdefault(meta["namespace"], {})[meta["name"]] = ref
         return ref
 
@@ -259,7 +262,7 @@ class DownController(SyncController):
         obj = self.client.get(cluster, k.resource, ns, name)
         ref = self.cache.get(hns, hname)
         if obj is None or not self.wanted(cluster, obj):
-            if ref is not None and not ref.deleting:
+            if ref is not None and not ref.deleting and not ref.terminating:
                 ref.deleting = True
                 await self.host.delete(k.api_version, k.plural, hns, hname, uid=ref.uid)
             return
@@ -452,7 +455,7 @@ class PodController(DownController):
         if meta.get("deletionTimestamp"):
             if ref is None:
                 await self.client.delete_now(cluster, pod)  # nothing (more) runs it on the host
-            elif not ref.deleting:
+            elif not ref.deleting and not ref.terminating:
                 ref.deleting = True
                 await self.host.delete("v1", "pods", hns, hname, uid=ref.uid,
                                        grace_period_seconds=meta.get("deletionGracePeriodSeconds"))
@@ -716,6 +719,25 @@ class Syncer:
         self.server = server
         self.client = SyncClient(server.store, server.clusters, server.registry, manager="kubenest-syncer")
         self.host: HostClient | None = None
+        self.synced = asyncio.Event()
+        self.ca_pem = open(server.ca_path).read()
+        self.manager: Manager | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._init_state()
+        self.pods = PodController(self)
+        self.controllers: list[SyncController] = [
+            VirtualClusterSync(self), self.pods, ServiceController(self), EndpointsController(self),
+            ConfigMapController(self), SecretController(self), PvcController(self), IngressController(self),
+            NetworkPolicyController(self)]
+        self.pods_up = PodStatusController(self)
+        self.nodes_up = NodeController(self)
+        self.events_up = EventController(self)
+        self.storage_up = StorageClassController(self)
+        self.pvcs_up = PvcStatusController(self)
+        self.controllers += [self.pods_up, self.nodes_up, self.events_up, self.storage_up, self.pvcs_up]
+
+    def _init_state(self) -> None:
+        """Everything learnt from the host and the virtual clusters (each start begins from nothing)."""
         self.ready: set[str] = set()
         self.caches: dict[str, HostCache] = {k.plural: HostCache() for k in DOWN_KINDS}
         self.caches["tokens"] = HostCache()
@@ -729,22 +751,7 @@ class Syncer:
         self.host_nodes: dict[str, Obj] = {}
         self.host_storage_classes: dict[str, Obj] = {}
         self.ns_hash: dict[str, str] = {}  # cluster -> hash of its host namespace objects
-        self.synced = asyncio.Event()
-        self.ca_pem = open(server.ca_path).read()
-        self.manager: Manager | None = None
-        self._tasks: list[asyncio.Task[Any]] = []
         self._proxies: dict[str, PodStreams] = {}
-        self.pods = PodController(self)
-        self.controllers: list[SyncController] = [
-            VirtualClusterSync(self), self.pods, ServiceController(self), EndpointsController(self),
-            ConfigMapController(self), SecretController(self), PvcController(self), IngressController(self),
-            NetworkPolicyController(self)]
-        self.pods_up = PodStatusController(self)
-        self.nodes_up = NodeController(self)
-        self.events_up = EventController(self)
-        self.storage_up = StorageClassController(self)
-        self.pvcs_up = PvcStatusController(self)
-        self.controllers += [self.pods_up, self.nodes_up, self.events_up, self.storage_up, self.pvcs_up]
 
     # -- wiring ----------------------------------------------------------------------------------------
 
@@ -899,8 +906,8 @@ class Syncer:
         if self.host is not None:
             await self.host.close()
             self.host = None
-        self.ready.clear()
-        self._proxies.clear()
+        self.synced.clear()
+        self._init_state()
 
     async def idle(self, timeout: float = 10.0) -> bool:
         """Wait until the syncer has no work queued (tests)."""

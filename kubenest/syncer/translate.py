@@ -7,6 +7,7 @@ tests call it directly (tests/unit/test_translate.py). Names and labels: docs/ho
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 from collections.abc import Iterable, Mapping
@@ -252,8 +253,6 @@ def _wants_default_token(spec: Mapping[str, Any]) -> bool:
 
 def token_secret(pod: Mapping[str, Any], cluster: str, token: str, ca_pem: str) -> Obj:
     """The host Secret behind the pod's token volume: `token`, `ca.crt` and `namespace`."""
-    import base64
-
     meta = pod["metadata"]
     hmeta = host_meta(pod, cluster, token_secret_name(meta["name"], meta["namespace"], cluster),
                       keep_labels=False, keep_annotations=False)
@@ -530,6 +529,9 @@ def translate_secret(v: Mapping[str, Any], cluster: str) -> Obj:
     for k in ("data", "immutable"):
         if k in v:
             out[k] = copy.deepcopy(v[k])
+    if v.get("stringData"):  # write-only in kube: merged into data (taking precedence)
+        out["data"] = dict(out.get("data") or {}, **{k: base64.b64encode(str(s).encode()).decode()
+                                                     for k, s in v["stringData"].items()})
     return out
 
 
@@ -693,8 +695,9 @@ def translate_network_policy(v: Mapping[str, Any], cluster: str,
 def replace_spec(current: Obj, desired: Mapping[str, Any], keys: Iterable[str]) -> Obj:
     """`current` with desired's labels, annotations and top-level `keys` (what an update may change)."""
     new = copy.deepcopy(current)
-    new["metadata"]["labels"] = dict(desired["metadata"]["labels"])
-    new["metadata"]["annotations"] = dict(desired["metadata"]["annotations"])
+    new["metadata"]["labels"] = dict(desired["metadata"].get("labels") or {})
+    if "annotations" in desired["metadata"]:
+        new["metadata"]["annotations"] = dict(desired["metadata"]["annotations"])
     for k in keys:
         if k in desired:
             new[k] = copy.deepcopy(desired[k])

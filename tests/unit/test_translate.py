@@ -241,6 +241,10 @@ def test_endpoints_pvc_ingress_and_secret_translate_to_valid_host_objects() -> N
         "data": {"token": "eA=="}}, "exp")
     valid(sa_secret)
     assert sa_secret["type"] == "Opaque"
+    string_data = tr.translate_secret({"metadata": {"name": "s", "namespace": "team"}, "data": {"a": "eA=="},
+                                       "stringData": {"b": "y"}}, "exp")
+    valid(string_data)
+    assert string_data["data"] == {"a": "eA==", "b": "eQ=="}
 
 
 def test_network_policy_selectors_are_scoped_to_virtual_namespaces() -> None:
