@@ -25,8 +25,8 @@ from kubenest.api.request import User
 from kubenest.controllers.client import Client
 from kubenest.host import HOST_CLUSTER
 from kubenest.host.embedded import EmbeddedHost
-from kubenest.podstreams import PodStreams
 from kubenest.platform import virtualclusters
+from kubenest.podstreams import PodStreams
 from kubenest.server import wsproto
 from kubenest.server.app import App
 from kubenest.server.auth import ADMIN_GROUPS, TokenAuthenticator
