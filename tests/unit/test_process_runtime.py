@@ -341,7 +341,7 @@ async def test_exec_returns_output_and_exit_code(env: tuple[ProcessRuntime, Repo
     async for _ in ok.output():
         pass
     assert (await ok.wait())["status"] == "Success"
-    tty = await rt.streams.exec(p, "app", ["sh", "-c", "test -t 0 && stty size"], stdin=True, stdout=True, stderr=True,
+    tty = await rt.streams.exec(p, "app", ["sh", "-c", "sleep 0.5; test -t 0 && stty size"], stdin=True, stdout=True, stderr=True,
                                 tty=True)
     await tty.resize(100, 40)
     out = b""
