@@ -76,8 +76,8 @@ class HostCache:
 
     def put(self, obj: Obj) -> HostRef | None:
         origin = tr.origin_of(obj)
-        if origin is None:
-            return None
+        if origin is None or not tr.hash_of(obj):
+            return None  # not written by the syncer (e.g. Endpoints the host made, copying a Service's labels)
         meta = obj["metadata"]
         ref = HostRef.of(obj, origin)
         old = self.get(meta["namespace"], meta["name"])
@@ -944,7 +944,7 @@ class Syncer:
         else:
             ref = cache.put(obj)
         origin = tr.origin_of(obj)
-        if origin is None or origin.cluster not in self.ready:
+        if origin is None or origin.cluster not in self.ready or ref is None and type_ != "DELETED":
             return
         key = (origin.cluster, origin.namespace, origin.name)
         if plural == "pods":

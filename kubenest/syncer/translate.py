@@ -261,8 +261,8 @@ def token_secret(pod: Mapping[str, Any], cluster: str, token: str, ca_pem: str) 
     def b64(s: str) -> str:
         return base64.b64encode(s.encode()).decode()
 
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": hmeta, "type": "Opaque",
-            "data": {"token": b64(token), "ca.crt": b64(ca_pem), "namespace": b64(meta["namespace"])}}
+    return with_hash({"apiVersion": "v1", "kind": "Secret", "metadata": hmeta, "type": "Opaque",
+                      "data": {"token": b64(token), "ca.crt": b64(ca_pem), "namespace": b64(meta["namespace"])}})
 
 
 def service_env(services: Iterable[Mapping[str, Any]], host_ips: Mapping[str, str]) -> list[Obj]:

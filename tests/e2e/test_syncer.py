@@ -519,3 +519,96 @@ def test_kubenest_up_with_host_kubeconfig_and_context(bins_kubectl: str, tmp_pat
             stop(server)
     finally:
         stop(host)
+
+
+def test_endpoints_ingress_network_policy_claims_and_storage_classes(env: Env) -> None:
+    embedded_only(env)
+    env.run(env.host_kubeconfig, "apply", "-f", "-", context=env.host_context, input=json.dumps(
+        {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "fast-ssd"},
+         "provisioner": "example.com/ssd", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}))
+    v = env.create_vc(vc_name("kinds"))
+    eventually(lambda: v.kubectl("get", "storageclass", "fast-ssd", check=False).returncode == 0,
+               what="host storage class in the virtual cluster")
+    v.apply(service("external", None, 5432),
+            {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "external"},
+             "subsets": [{"addresses": [{"ip": "192.0.2.10"}], "ports": [{"port": 5432}]}]},
+            service("web", {"app": "web"}),
+            {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web"},
+             "spec": {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}},
+            {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "db"},
+             "spec": {"podSelector": {"matchLabels": {"app": "db"}},
+                      "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}]}]}},
+            {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast-ssd",
+                      "resources": {"requests": {"storage": "1Gi"}}}})
+    ep = eventually(lambda: v.host_get("endpoints", "external"), what="selector-less endpoints on host")
+    assert ep["subsets"][0]["addresses"] == [{"ip": "192.0.2.10"}]
+    assert env.host("get", "endpoints", "-n", v.hns, tr.host_name("web", "default", v.name), "-o", "json",
+                    check=False).stdout.count(tr.HASH_ANNOTATION) == 0  # the host makes those of selector services
+    ing = eventually(lambda: v.host_get("ingress", "web"), what="ingress on host")
+    assert ing["spec"]["defaultBackend"]["service"]["name"] == tr.host_name("web", "default", v.name)
+    pol = eventually(lambda: v.host_get("networkpolicy", "db"), what="network policy on host")
+    assert pol["spec"]["podSelector"]["matchLabels"] == {"app": "db", tr.NAMESPACE_LABEL: "default"}
+    hpvc = eventually(lambda: v.host_get("pvc", "data"), what="claim on host")
+    # The host has no provisioner for this class: bind the claim there as one would.
+    pv_name = "pvc-" + hpvc["metadata"]["uid"]
+    env.run(env.host_kubeconfig, "apply", "-f", "-", context=env.host_context, input=json.dumps(
+        {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": pv_name},
+         "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "fast-ssd",
+                  "hostPath": {"path": "/tmp/" + pv_name},
+                  "claimRef": {"namespace": v.hns, "name": hpvc["metadata"]["name"], "uid": hpvc["metadata"]["uid"]}}}))
+    env.host("patch", "pvc", "-n", v.hns, hpvc["metadata"]["name"], "--type=merge", "-p",
+             json.dumps({"spec": {"volumeName": pv_name}}))
+    env.host("patch", "pvc", "-n", v.hns, hpvc["metadata"]["name"], "--subresource=status", "--type=merge", "-p",
+             json.dumps({"status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"],
+                                    "capacity": {"storage": "1Gi"}}}))
+    vpvc = eventually(lambda: (lambda c: c if c.get("status", {}).get("phase") == "Bound" else None)(
+        v.json("get", "pvc", "data")), what="virtual claim Bound")
+    assert vpvc["spec"]["volumeName"] == pv_name
+    vpv = v.json("get", "pv", pv_name)
+    assert vpv["spec"]["claimRef"]["name"] == "data" and vpv["status"]["phase"] == "Bound"
+
+
+def test_syncer_state_per_pod_is_small(env: Env) -> None:
+    """What the syncer keeps per synced pod (host cache entries, references, node tracking) stays < 10 KB."""
+    embedded_only(env)
+    import gc
+
+    v = env.create_vc(vc_name("mem"))
+    syncer = env.server.server.syncer
+
+    def state_size() -> int:
+        seen: set[int] = set()
+        todo: list[Any] = [syncer.caches, syncer.refs.users, syncer.refs.of, syncer.ref_changes, syncer.node_pods,
+                           syncer.pod_node, syncer.pending_pods]
+        total = 0
+        while todo:
+            o = todo.pop()
+            if id(o) in seen or isinstance(o, type):
+                continue
+            seen.add(id(o))
+            total += sys.getsizeof(o)
+            if isinstance(o, dict):
+                todo += list(o.keys()) + list(o.values())
+            elif isinstance(o, list | tuple | set | frozenset):
+                todo += list(o)
+            elif hasattr(o, "__slots__"):
+                todo += [getattr(o, s) for s in o.__slots__ if hasattr(o, s)]
+            elif hasattr(o, "__dict__"):
+                todo.append(o.__dict__)
+        return total
+
+    gc.collect()
+    before = env.server.call(_async(state_size))
+    n = 100
+    v.kubectl("apply", "-f", "-", input="\n---\n".join(json.dumps(dict(pod(f"m{i}"), metadata={
+        "name": f"m{i}", "labels": {"app": "m", "i": str(i)}})) for i in range(n)))
+    eventually(lambda: len(env.host_names("pods", v.hns)) == n, timeout=60, what="host pods")
+    env.server.call(syncer.idle(30))
+    per_pod = (env.server.call(_async(state_size)) - before) / n
+    print(f"syncer state per synced pod: {per_pod:.0f} bytes")
+    assert per_pod < 10_000
+
+
+async def _async(fn: Callable[[], T]) -> T:
+    return fn()
