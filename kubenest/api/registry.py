@@ -277,8 +277,8 @@ class Registry:
         meta["creationTimestamp"] = now_rfc3339()
         ctx = self.ctx(req)
         strat = strategy.for_resource(r)
-        if r.has_status and r.kind not in ("Namespace", "Pod"):
-            # kube drops status on create for kinds with a status subresource.
+        if r.has_status and r.kind not in ("Namespace", "Pod", "Node"):
+            # kube drops status on create for kinds with a status subresource (kubelets register Nodes with theirs).
             obj.pop("status", None)
         strat.decode_check(r, obj, ctx)
         strat.prepare_for_create(r, obj, ctx)

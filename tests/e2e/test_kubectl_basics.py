@@ -271,3 +271,18 @@ def test_same_names_in_two_clusters_never_meet(cluster: Cluster, server: object,
     other.kubectl("delete", "cm", "settings")
     assert cluster.json("get", "cm", "settings")["data"]["color"] == "blue"
     assert other.kubectl("get", "cm", "settings", check=False).returncode == 1
+
+
+def test_node_registers_with_its_status_as_a_kubelet_does(cluster: Cluster) -> None:
+    cluster.apply(textwrap.dedent("""
+        apiVersion: v1
+        kind: Node
+        metadata: {name: worker-1}
+        status:
+          conditions: [{type: Ready, status: "True", reason: KubeletReady, message: ready}]
+          nodeInfo: {kubeletVersion: v1.37.0, architecture: amd64, bootID: "", containerRuntimeVersion: "",
+                     kernelVersion: "", kubeProxyVersion: "", machineID: "", operatingSystem: linux, osImage: "",
+                     systemUUID: ""}
+        """))
+    row = cluster.kubectl("get", "node", "worker-1", "--no-headers").stdout.split()
+    assert row[1] == "Ready" and row[-1] == "v1.37.0"
