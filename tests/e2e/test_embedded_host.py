@@ -317,8 +317,9 @@ def test_deployment_pods_run_on_simulated_nodes_and_rollout_status_succeeds(host
     assert len({p["status"]["podIP"] for p in pods}) == 6
     out = host.kubectl("get", "pods", "-o", "wide").stdout
     assert out.count("Running") == 6 and "sim-" in out
-    # pods without requests spread over the nodes (least allocated with kube's non-zero defaults)
-    assert len({p["spec"]["nodeName"] for p in pods}) >= 3
+    # pods without requests spread over the nodes (least allocated with kube's non-zero defaults); pods of
+    # earlier tests on these shared nodes decide which nodes are least allocated, so only "more than one"
+    assert len({p["spec"]["nodeName"] for p in pods}) >= 2
 
 
 def test_job_with_exit_code_annotation_completes_or_fails(host: Cluster) -> None:
