@@ -229,6 +229,14 @@ def test_pod_reaches_the_api_server_at_the_gateway_with_a_verified_certificate(
         st.call(nets.teardown(uid))
 
 
+def _random_cluster_ip() -> str:
+    """A ClusterIP of the Service range other servers on this machine (the session's) will not pick:
+    the allocator is deterministic, so the same Service name would get the same address there."""
+    import random
+
+    return f"10.{random.randint(96, 111)}.{random.randint(0, 255)}.{random.randint(2, 254)}"
+
+
 def _service(name: str, cluster_ip: str | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = {"ports": [{"name": "http", "port": 80, "targetPort": HTTP_PORT}]}
     if cluster_ip:
@@ -254,7 +262,7 @@ def test_service_cluster_ip_reaches_ready_endpoints_from_a_pod(pods: Pods) -> No
     a, b = pods.add("a"), pods.add("b")
     st.call(server.clusters.ensure(HOST_CLUSTER))
     proxy = ServiceProxy(server.store, nets, HOST_CLUSTER)
-    svc = st.call(client.create(HOST_CLUSTER, _service("web")))
+    svc = st.call(client.create(HOST_CLUSTER, _service("web", _random_cluster_ip())))
     ip = svc["spec"]["clusterIP"]
     sl = st.call(client.create(HOST_CLUSTER, _slice("web", {a.ip: True, b.ip: True})))
     st.call(proxy.start())  # after the objects exist: it serves what is there, then follows changes
@@ -273,7 +281,7 @@ def test_service_cluster_ip_reaches_ready_endpoints_from_a_pod(pods: Pods) -> No
         assert {http_get(a, f"http://{ip}/name").strip() for _ in range(3)} == {"a"}
 
         # A Service created while the proxy runs gets a listener.
-        other = st.call(client.create(HOST_CLUSTER, _service("other")))
+        other = st.call(client.create(HOST_CLUSTER, _service("other", _random_cluster_ip())))
         st.call(client.create(HOST_CLUSTER, _slice("other", {b.ip: True})))
         st.call(proxy.synced())
         assert http_get(a, f"http://{other['spec']['clusterIP']}/name").strip() == "b"
