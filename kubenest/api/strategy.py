@@ -8,6 +8,7 @@ small subclass registered in `STRATEGIES`.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import random
 from typing import Any
@@ -305,6 +306,25 @@ class DaemonSetStrategy(Strategy):
             new["metadata"].pop("annotations", None)
 
 
+class SecretStrategy(Strategy):
+    """`stringData` is write-only: merged into `data` (base64, taking precedence), never stored."""
+
+    @staticmethod
+    def _merge_string_data(obj: Obj) -> None:
+        string_data = obj.pop("stringData", None)
+        if isinstance(string_data, dict) and string_data:
+            data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+            obj["data"] = {**data, **{k: base64.b64encode(str(v).encode()).decode() for k, v in string_data.items()}}
+
+    def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
+        super().prepare_for_create(r, obj, ctx)
+        self._merge_string_data(obj)
+
+    def prepare_for_update(self, r: ResourceInfo, new: Obj, old: Obj, ctx: Any) -> None:
+        super().prepare_for_update(r, new, old, ctx)
+        self._merge_string_data(new)
+
+
 class CrdStrategy(Strategy):
     def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
         super().prepare_for_create(r, obj, ctx)
@@ -319,6 +339,7 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("", "Namespace"): NamespaceStrategy(),
     ("", "Service"): ServiceStrategy(),
     ("", "Pod"): PodStrategy(),
+    ("", "Secret"): SecretStrategy(),
     ("apps", "Deployment"): DeploymentStrategy(),
     ("batch", "Job"): JobStrategy(),
     ("apps", "DaemonSet"): DaemonSetStrategy(),

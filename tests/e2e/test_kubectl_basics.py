@@ -286,3 +286,13 @@ def test_node_registers_with_its_status_as_a_kubelet_does(cluster: Cluster) -> N
         """))
     row = cluster.kubectl("get", "node", "worker-1", "--no-headers").stdout.split()
     assert row[1] == "Ready" and row[-1] == "v1.37.0"
+
+
+def test_secret_string_data_is_merged_into_data_and_not_stored(cluster: Cluster) -> None:
+    cluster.apply("apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\ndata: {user: YWRtaW4=, password: b2xk}\n"
+                  "stringData: {password: hunter2}\n")
+    secret = cluster.json("get", "secret", "creds")
+    assert "stringData" not in secret
+    assert secret["data"] == {"user": "YWRtaW4=", "password": "aHVudGVyMg=="}
+    cluster.kubectl("patch", "secret", "creds", "--type=merge", "-p", '{"stringData":{"token":"t0k"}}')
+    assert cluster.json("get", "secret", "creds")["data"]["token"] == "dDBr"
