@@ -347,6 +347,7 @@ class HostClient:
                         yield type_, obj
             except HostError as e:
                 if e.gone:
+                    log.info("host watch of %s expired (%s); relisting", resource, e)
                     rv = ""
                     continue
                 log.warning("host watch of %s failed (%s); retrying in %.0fs", resource, e, retry_delay)
