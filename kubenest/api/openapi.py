@@ -245,6 +245,16 @@ class _ConvertedDefinitions:
 _CONVERTED: weakref.WeakKeyDictionary[schema.Schemas, _ConvertedDefinitions] = weakref.WeakKeyDictionary()
 
 
+def builtin_definitions(schemas: schema.Schemas, roots: Iterable[str]) -> dict[str, Node]:
+    """The built-in definitions named in `roots` and every definition they reference, in v3 form.
+
+    The nodes are shared with the v3 documents: treat them as read-only.
+    """
+    out: dict[str, Node] = {}
+    _converted(schemas).closure(roots, out)
+    return out
+
+
 def _converted(schemas: schema.Schemas) -> _ConvertedDefinitions:
     conv = _CONVERTED.get(schemas)
     if conv is None:

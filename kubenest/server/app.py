@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import yaml
 
-from kubenest.api import discovery, errors, openapi, rbac, reviews, tables
+from kubenest.api import discovery, errors, openapi, openapi_v2, rbac, reviews, tables
 from kubenest.api.clusters import ROOT, Clusters, LogicalCluster
 from kubenest.api.errors import ApiError
 from kubenest.api.registry import Registry, Warnings
@@ -100,6 +100,7 @@ class App:
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.openapi_cache: dict[tuple[str, str, str], tuple[bytes, str]] = {}
+        self.openapi_v2 = openapi_v2.DocumentCache()
         # Who streams pods/log, exec, attach and portforward of a cluster's pods (set by the Server).
         self.streams_for: Callable[[str], PodStreams | None] = lambda cluster: None
 
@@ -169,7 +170,7 @@ class App:
             await respond(send, 200, discovery.version_info(cluster.version), JSON)
             return
         if head == "openapi":
-            await self._openapi(send, cluster, parts, scope)
+            await self._openapi(send, cluster, parts, scope, headers)
             return
         if head == "api":
             if len(parts) == 1:
@@ -259,7 +260,11 @@ class App:
                 self.openapi_cache[key] = cached
         return cached
 
-    async def _openapi(self, send: Send, cluster: LogicalCluster, parts: list[str], scope: Scope) -> None:
+    async def _openapi(self, send: Send, cluster: LogicalCluster, parts: list[str], scope: Scope,
+                       headers: dict[bytes, bytes]) -> None:
+        if parts[1:] == ["v2"]:
+            await self._openapi_v2(send, cluster, headers)
+            return
         if len(parts) < 2 or parts[1] != "v3":
             raise _no_path(scope["path"])
         if len(parts) == 2:
@@ -277,6 +282,22 @@ class App:
             raise _no_path(scope["path"])
         await respond(send, 200, doc[0], JSON, [(b"cache-control", b"public, immutable")]
                       if b"hash=" in scope.get("query_string", b"") else None)
+
+    async def _openapi_v2(self, send: Send, cluster: LogicalCluster, headers: dict[bytes, bytes]) -> None:
+        """/openapi/v2 as kube-openapi serves it: JSON or gnostic protobuf, with an ETag honoured on revalidation."""
+        content_type = openapi_v2.negotiate(headers.get(b"accept", b"").decode("latin-1"))
+        if content_type is None:
+            await respond(send, 406, b"", b"text/plain; charset=utf-8", [(b"vary", b"Accept")])
+            return
+        doc = self.openapi_v2.get(cluster)
+        etag = f'"{doc.etag}"'.encode()
+        hs = [(b"etag", etag), (b"vary", b"Accept")]
+        if etag in [t.strip() for t in headers.get(b"if-none-match", b"").split(b",")]:
+            await send({"type": "http.response.start", "status": 304, "headers": hs})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = doc.json if content_type == openapi_v2.JSON else doc.protobuf
+        await respond(send, 200, body, content_type.encode(), hs)
 
     # -- resources ----------------------------------------------------------------------------------
 
@@ -491,7 +512,7 @@ def _no_path(path: str) -> ApiError:
 
 
 def _root_paths() -> dict[str, Any]:
-    return {"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version"]}
+    return {"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version"]}
 
 
 async def _read_body(receive: Receive) -> bytes:
