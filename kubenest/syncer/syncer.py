@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -914,6 +915,29 @@ class Syncer:
         await asyncio.wait_for(self.synced.wait(), timeout)
         assert self.manager is not None
         return await self.manager.idle(timeout)
+
+    def state_bytes(self) -> int:
+        """Bytes of what the syncer itself keeps (host caches, references, node tracking, pending work),
+        counted object by object; the virtual and host objects live in the store and are not counted."""
+        seen: set[int] = set()
+        todo: list[Any] = [self.caches, self.refs.users, self.refs.of, self.ref_changes, self.node_pods,
+                           self.pod_node, self.pending_pods]
+        total = 0
+        while todo:
+            o = todo.pop()
+            if id(o) in seen or isinstance(o, type):
+                continue
+            seen.add(id(o))
+            total += sys.getsizeof(o)
+            if isinstance(o, dict):
+                todo += [*o.keys(), *o.values()]
+            elif isinstance(o, list | tuple | set | frozenset):
+                todo += list(o)
+            elif hasattr(o, "__slots__"):
+                todo += [getattr(o, s) for s in o.__slots__ if hasattr(o, s)]
+            elif hasattr(o, "__dict__"):
+                todo.append(o.__dict__)
+        return total
 
     # -- host events ---------------------------------------------------------------------------------------
 

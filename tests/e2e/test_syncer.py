@@ -391,6 +391,96 @@ def test_restart_resync_neither_duplicates_nor_loses_anything(env: Env) -> None:
     assert sorted(pods) == sorted(f"pod/{tr.host_name(n, 'default', v.name)}" for n in ("keep", "new"))
 
 
+def created(v: VCluster, obj: dict[str, Any]) -> Any:
+    """`kubectl create` of `obj`: the object as the create answered it."""
+    return json.loads(v.kubectl("create", "-f", "-", "-o", "json", input=json.dumps(obj)).stdout)
+
+
+def with_spec(obj: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    obj["spec"].update(spec)
+    return obj
+
+
+def test_virtual_service_cluster_ip_is_the_host_services(env: Env) -> None:
+    v = env.create_vc(vc_name("svcip"))
+    svc = created(v, service("web", {"app": "web"}))
+    ip = svc["spec"]["clusterIP"]
+    assert ip and ip != "None" and svc["spec"]["clusterIPs"] == [ip]
+    hs = v.host_get("service", "web")  # made during the create request, not after it
+    assert (hs["spec"]["clusterIP"], hs["spec"]["clusterIPs"]) == (ip, [ip])
+    assert v.json("get", "service", "web")["spec"]["clusterIP"] == ip
+    # An address the user asks for is kept on both sides.
+    fixed = f"10.{100 + next(_n) % 50}.7.9"
+    assert created(v, with_spec(service("fixed", {"app": "web"}), clusterIP=fixed))["spec"]["clusterIPs"] == [fixed]
+    assert v.host_get("service", "fixed")["spec"]["clusterIP"] == fixed
+    # One the host has given to another cluster's Service: the host's refusal, about the virtual name.
+    other = env.create_vc(vc_name("svcip"))
+    r = other.kubectl("create", "-f", "-", input=json.dumps(with_spec(service("clash", None), clusterIP=ip)),
+                      check=False)
+    assert r.returncode != 0
+    assert 'Service "clash" is invalid' in r.stderr and "provided IP is already allocated" in r.stderr, r.stderr
+    assert "-x-" not in r.stderr
+    assert other.kubectl("get", "service", "clash", check=False).returncode != 0
+    assert other.host_get("service", "clash") is None
+    # Headless stays headless; ExternalName is synced as it is.
+    assert created(v, with_spec(service("headless", {"app": "web"}), clusterIP="None"))["spec"]["clusterIP"] == "None"
+    assert eventually(lambda: v.host_get("service", "headless"), what="headless on host")["spec"]["clusterIP"] == "None"
+    ext = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ext"},
+           "spec": {"type": "ExternalName", "externalName": "db.example.com"}}
+    assert "clusterIP" not in created(v, ext)["spec"]
+    hext = eventually(lambda: v.host_get("service", "ext"), what="ExternalName on host")
+    assert (hext["spec"]["type"], hext["spec"]["externalName"]) == ("ExternalName", "db.example.com")
+    assert not hext["spec"].get("clusterIP")
+    # Status (load balancer ingress) comes up from the host Service.
+    ingress = [{"ip": "203.0.113.7"}]
+    env.host("patch", "service", "-n", v.hns, tr.host_name("web", "default", v.name), "--subresource=status",
+             "--type=merge", "-p", json.dumps({"status": {"loadBalancer": {"ingress": ingress}}}))
+    eventually(lambda: v.json("get", "service", "web").get("status", {}).get("loadBalancer", {}).get("ingress")
+               == ingress, what="load balancer ingress in the virtual cluster")
+    assert v.json("get", "service", "web")["metadata"]["uid"] == svc["metadata"]["uid"]
+
+
+def test_service_addresses_survive_restarts_and_host_changes(env: Env) -> None:
+    embedded_only(env)
+    v = env.create_vc(vc_name("svcre"))
+    stable = created(v, service("stable", {"app": "a"}))
+    hstable = v.host_get("service", "stable")
+    syncer = env.server.server.syncer
+    env.server.call(syncer.stop())
+    # Made while the syncer is away: the virtual allocator's address, which the host then takes too...
+    offline = created(v, service("offline", {"app": "a"}))
+    # ...unless the host has given it away meanwhile: then the virtual Service is made again with the host's.
+    taken = created(v, service("taken", {"app": "a"}))
+    env.host("create", "service", "clusterip", f"squatter-{next(_n)}", "--tcp=80",
+             f"--clusterip={taken['spec']['clusterIP']}", "-n", "default")
+    env.server.call(syncer.start())
+    env.server.call(syncer.idle(20))
+    hoffline = eventually(lambda: v.host_get("service", "offline"), what="host service of offline")
+    assert hoffline["spec"]["clusterIP"] == offline["spec"]["clusterIP"]
+
+    def recreated() -> Any:
+        now, host_svc = v.json("get", "service", "taken"), v.host_get("service", "taken")
+        ok = host_svc and now["spec"]["clusterIP"] == host_svc["spec"]["clusterIP"]
+        return (now, host_svc) if ok and now["metadata"]["uid"] != taken["metadata"]["uid"] else None
+
+    now, htaken = eventually(recreated, what="virtual service recreated with the host's ClusterIP")
+    assert htaken["spec"]["clusterIP"] != taken["spec"]["clusterIP"]
+    assert htaken["metadata"]["annotations"][tr.UID_ANNOTATION] == now["metadata"]["uid"]
+    # No churn: what was in sync is neither rewritten nor recreated, on either side.
+    env.server.call(syncer.idle(20))
+    after = v.json("get", "service", "stable")
+    assert (after["metadata"]["uid"], after["metadata"]["resourceVersion"]) == (
+        stable["metadata"]["uid"], stable["metadata"]["resourceVersion"])
+    hafter = v.host_get("service", "stable")
+    assert (hafter["metadata"]["uid"], hafter["metadata"]["resourceVersion"], hafter["spec"]["clusterIP"]) == (
+        hstable["metadata"]["uid"], hstable["metadata"]["resourceVersion"], stable["spec"]["clusterIP"])
+    # A host Service deleted by someone else comes back with the same address.
+    env.host("delete", "service", "-n", v.hns, tr.host_name("stable", "default", v.name))
+    back = eventually(lambda: (lambda h: h if h and h["metadata"]["uid"] != hstable["metadata"]["uid"] else None)(
+        v.host_get("service", "stable")), what="host service recreated")
+    assert back["spec"]["clusterIP"] == stable["spec"]["clusterIP"]
+
+
 def test_host_namespace_has_quota_limits_and_isolation(env: Env) -> None:
     embedded_only(env)
     v = env.create_vc(vc_name("quota"), {"quota": {"hard": {"pods": "3", "requests.cpu": "2"}},
@@ -578,25 +668,7 @@ def test_syncer_state_per_pod_is_small(env: Env) -> None:
     syncer = env.server.server.syncer
 
     def state_size() -> int:
-        seen: set[int] = set()
-        todo: list[Any] = [syncer.caches, syncer.refs.users, syncer.refs.of, syncer.ref_changes, syncer.node_pods,
-                           syncer.pod_node, syncer.pending_pods]
-        total = 0
-        while todo:
-            o = todo.pop()
-            if id(o) in seen or isinstance(o, type):
-                continue
-            seen.add(id(o))
-            total += sys.getsizeof(o)
-            if isinstance(o, dict):
-                todo += list(o.keys()) + list(o.values())
-            elif isinstance(o, list | tuple | set | frozenset):
-                todo += list(o)
-            elif hasattr(o, "__slots__"):
-                todo += [getattr(o, s) for s in o.__slots__ if hasattr(o, s)]
-            elif hasattr(o, "__dict__"):
-                todo.append(o.__dict__)
-        return total
+        return syncer.state_bytes()
 
     gc.collect()
     before = env.server.call(_async(state_size))
