@@ -274,6 +274,12 @@ class ServerProcess:
                     return int(line.split()[1])
         return 0
 
+    def syncer_bytes(self) -> int:
+        """What the server's syncer keeps in memory (`Syncer.state_bytes`), asked for with SIGUSR1."""
+        assert self.proc.stdout is not None
+        self.proc.send_signal(signal.SIGUSR1)
+        return int(json.loads(self.proc.stdout.readline())["syncer_bytes"])
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -388,6 +394,8 @@ async def _serve_kubenest(data_dir: str, durable: bool, clusters: list[str], arg
         return
     for name in clusters:
         await server.clusters.ensure(name)
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGUSR1, lambda: print(json.dumps({"syncer_bytes": server.syncer.state_bytes()}), flush=True))
     print(json.dumps({"port": server.port, "token": server.admin_token, "ca": server.ca_path,
                       "pid": os.getpid()}), flush=True)
     await task
