@@ -432,14 +432,16 @@ class _FieldSet:
     def to_json(self) -> dict[str, Any]:
         """FieldsV1, keys in structured-merge-diff's order, "." first where a parent is also owned."""
         out: dict[str, Any] = {}
-        for pe in sorted(self.members | self.children.keys()):
-            child = self.children.get(pe)
+        children = self.children
+        for pe in sorted(self.members | children.keys() if children else self.members):
+            key = "f:" + pe[1] if pe[0] == _F else _pe_json(pe)
+            child = children.get(pe)
             if child is None:
-                out[_pe_json(pe)] = {}
+                out[key] = {}
                 continue
             inner: dict[str, Any] = {".": {}} if pe in self.members else {}
             inner.update(child.to_json())
-            out[_pe_json(pe)] = inner
+            out[key] = inner
         return out
 
     @staticmethod
@@ -961,6 +963,8 @@ def _changed(left: Any, right: Any, t: _T, resolve: Resolver) -> tuple[bool, _Fi
     if right is MISSING:
         return False, None
     kind = _pair_kind(t, left, right)
+    if kind == "leaf":
+        return not _equal(left, right), None
     both_empty = _is_empty(left) and _is_empty(right)
     if kind == "map" and not t.map_atomic and not both_empty:
         lm = left if isinstance(left, dict) else {}
@@ -1398,15 +1402,16 @@ def _encode(managed: _Managed) -> list[dict[str, Any]] | None:
         if mid[3]:
             entry["subresource"] = mid[3]
         entries.append(entry)
-    entries.sort(
-        key=lambda e: (
-            e["operation"],
-            e.get("time") or "",
-            e.get("manager", ""),
-            e["apiVersion"],
-            e.get("subresource", ""),
+    if len(entries) > 1:
+        entries.sort(
+            key=lambda e: (
+                e["operation"],
+                e.get("time") or "",
+                e.get("manager", ""),
+                e["apiVersion"],
+                e.get("subresource", ""),
+            )
         )
-    )
     return entries
 
 
@@ -1423,6 +1428,8 @@ def _strip_meta(managed: _Managed, mid: _Id) -> None:
 
 def _cap_update_managers(managed: _Managed, limit: int = MAX_UPDATE_MANAGERS) -> None:
     """Fold the oldest Update managers of each version into "ancient-changes" past `limit`."""
+    if len(managed.fields) <= limit:
+        return
     updaters = [mid for mid, vs in managed.fields.items() if not vs.applied]
     if len(updaters) <= limit:
         return

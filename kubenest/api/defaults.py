@@ -21,6 +21,7 @@ and a namespace always carries its `kubernetes.io/metadata.name` label.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Callable
@@ -44,6 +45,7 @@ class _Ctx:
         self.create = create
 
 
+@functools.cache
 def _minor(kube_version: str) -> int:
     m = re.match(r"v?1\.(\d+)", kube_version)
     return int(m.group(1)) if m else 37

@@ -1583,9 +1583,11 @@ _PY_KIND = {str: "string", bool: "boolean", int: "integer", float: "number", lis
 
 
 class _DecodeNode:
-    """What `_decode_walk` needs of one schema node, worked out once per node (every create asks)."""
+    """What `_decode_walk` and `_strict_unknown` need of one schema node, worked out once per node
+    (every create asks)."""
 
-    __slots__ = ("node", "tag", "want", "int_bits", "props", "extra", "own", "items", "is_bytes")
+    __slots__ = ("node", "tag", "want", "int_bits", "props", "extra", "own", "items", "is_bytes", "any_fields",
+                 "extra_any", "free_form")
 
     def __init__(self, node: Node, resolve: Resolver, special: dict[int, str]) -> None:
         n = resolve(node)
@@ -1601,12 +1603,26 @@ class _DecodeNode:
         items = n.get("items")
         self.items: Node | None = items if isinstance(items, dict) else None
         self.is_bytes = self.want == "string" and n.get("format") == "byte"
+        # For strict decoding: which fields this node knows.
+        self.any_fields = self.tag is not None or bool(n.get("x-kubernetes-preserve-unknown-fields"))
+        self.extra_any = extra is True
+        self.free_form = props is None and extra is None and "object" not in node_types(n)
 
 
 _decode_plans: dict[int, tuple[Any, dict[int, str], dict[int, _DecodeNode]]] = {}
 
 
-def _decode_plan(resolve: Resolver) -> tuple[dict[int, str], dict[int, _DecodeNode]]:
+_Plan = tuple[dict[int, str], dict[int, _DecodeNode]]
+
+
+def _decode_node(node: Node, resolve: Resolver, plan: _Plan) -> _DecodeNode:
+    d = plan[1].get(id(node))
+    if d is None or d.node is not node:
+        d = plan[1][id(node)] = _DecodeNode(node, resolve, plan[0])
+    return d
+
+
+def _decode_plan(resolve: Resolver) -> _Plan:
     """The special nodes of a resolver's schemas and its cache of `_DecodeNode`s, by node identity."""
     owner = getattr(resolve, "__self__", resolve)
     hit = _decode_plans.get(id(owner))
@@ -1615,14 +1631,12 @@ def _decode_plan(resolve: Resolver) -> tuple[dict[int, str], dict[int, _DecodeNo
     return hit[1], hit[2]
 
 
-def _decode_walk(v: Any, node: Node, resolve: Resolver, plan: tuple[dict[int, str], dict[int, _DecodeNode]],
-                 fpath: str, gopath: str, struct: str, errs: list[FieldError]) -> None:
+def _decode_walk(v: Any, node: Node, resolve: Resolver, plan: _Plan, fpath: str, gopath: str, struct: str,
+                 errs: list[FieldError]) -> None:
     """Walk a built-in object as Go's JSON decoder would; `gopath` is the decoder's struct-field path."""
     if v is None:
         return  # JSON null leaves the Go zero value
-    d = plan[1].get(id(node))
-    if d is None or d.node is not node:
-        d = plan[1][id(node)] = _DecodeNode(node, resolve, plan[0])
+    d = _decode_node(node, resolve, plan)
     if d.tag is not None:
         _decode_special(v, d.tag, fpath, errs)
         return
@@ -1743,25 +1757,24 @@ _META_FIELDS = ("apiVersion", "kind", "metadata")
 _MAX_STRICT_ERRORS = 100
 
 
-def _strict_unknown(v: Any, node: Node, resolve: Resolver, special: dict[int, str], path: str, out: list[str],
+def _strict_unknown(v: Any, node: Node, resolve: Resolver, plan: _Plan, path: str, out: list[str],
                     sort_keys: bool, mutate: bool = False) -> None:
     """Unknown fields as sigs.k8s.io/json's strict decoding reports them (and drops them when mutating)."""
-    n = resolve(node)
-    if special.get(id(n)) or n.get("x-kubernetes-preserve-unknown-fields"):
+    d = _decode_node(node, resolve, plan)
+    if d.any_fields:
         return
     if isinstance(v, dict):
-        props = n.get("properties")
-        extra = n.get("additionalProperties")
-        if props is None and extra is None and "object" not in node_types(n):
+        if d.free_form:
             return  # free-form JSON, or a type mismatch the decoder reports
+        props, extra = d.props, d.extra
         for k in (sorted(v) if sort_keys else list(v)):
             child = f"{path}.{k}" if path else k
             p = props.get(k) if props else None
             if isinstance(p, dict):
-                _strict_unknown(v[k], p, resolve, special, child, out, sort_keys, mutate)
-            elif isinstance(extra, dict):
-                _strict_unknown(v[k], extra, resolve, special, child, out, sort_keys, mutate)
-            elif extra is True:
+                _strict_unknown(v[k], p, resolve, plan, child, out, sort_keys, mutate)
+            elif extra is not None:
+                _strict_unknown(v[k], extra, resolve, plan, child, out, sort_keys, mutate)
+            elif d.extra_any:
                 continue
             else:
                 if len(out) < _MAX_STRICT_ERRORS and child not in out:
@@ -1769,10 +1782,9 @@ def _strict_unknown(v: Any, node: Node, resolve: Resolver, special: dict[int, st
                 if mutate:
                     del v[k]
     elif isinstance(v, list):
-        items = n.get("items")
-        if isinstance(items, dict):
+        if d.items is not None:
             for i, x in enumerate(v):
-                _strict_unknown(x, items, resolve, special, f"{path}[{i}]", out, sort_keys, mutate)
+                _strict_unknown(x, d.items, resolve, plan, f"{path}[{i}]", out, sort_keys, mutate)
 
 
 def _join(path: str, key: str) -> str:
@@ -1847,7 +1859,7 @@ def _coerce(x: Any, s: Node | None, fpath: str, out: list[str], mutate: bool) ->
             v = x[k]
             if embedded and k == "metadata" and isinstance(v, dict):
                 found: list[str] = []
-                _strict_unknown(v, _OBJECT_META, identity, {}, "", found, True, mutate)
+                _strict_unknown(v, _OBJECT_META, identity, _decode_plan(identity), "", found, True, mutate)
                 out.extend(f"{_join(fpath, 'metadata')}.{p}" for p in found)
                 if mutate and "creationTimestamp" in v and v["creationTimestamp"] is None:
                     del v["creationTimestamp"]
@@ -1866,7 +1878,7 @@ def _crd_unknown(obj: dict[str, Any], node: Node, mutate: bool) -> list[str]:
     meta = obj.get("metadata")
     if isinstance(meta, dict):
         found: list[str] = []
-        _strict_unknown(meta, _OBJECT_META, identity, {}, "", found, True, mutate)
+        _strict_unknown(meta, _OBJECT_META, identity, _decode_plan(identity), "", found, True, mutate)
         out.extend("metadata." + p for p in found)
     pruned: list[str] = []
     _prune(obj, node, True, "", pruned, mutate)
@@ -1893,7 +1905,7 @@ def unknown_fields(obj: dict[str, Any], node: Node, resolve: Resolver, *, crd: b
     if crd:
         return _crd_unknown(obj, resolve(node), mutate=False)
     out: list[str] = []
-    _strict_unknown(obj, node, resolve, _special_nodes(resolve), "", out, sort_keys=False)
+    _strict_unknown(obj, node, resolve, _decode_plan(resolve), "", out, sort_keys=False)
     return out
 
 

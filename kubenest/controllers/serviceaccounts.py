@@ -174,9 +174,9 @@ class SharedDefaults:
 
     def install(self) -> None:
         """Register with the store: ServiceAccounts always, ConfigMaps when there is a CA to publish."""
-        self.store.register_defaults("serviceaccounts", self._source("serviceaccounts"))
+        self.store.register_defaults("serviceaccounts", self._source("serviceaccounts"), DEFAULT_SERVICE_ACCOUNTS)
         if self.root_ca:
-            self.store.register_defaults("configmaps", self._source("configmaps"))
+            self.store.register_defaults("configmaps", self._source("configmaps"), [ROOT_CA_CONFIGMAP])
 
     def _source(self, resource: str) -> Callable[[str], SharedEntries]:
         def source(cluster: str) -> SharedEntries:

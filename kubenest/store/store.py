@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import collections
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,7 @@ class Store:
         self._history_start = 0  # history holds no event at or before this revision (set on load)
         self._watchers: dict[tuple[str, str], set[Watcher]] = {}
         self._defaults: dict[str, DefaultsSource] = {}
+        self._default_names: dict[str, frozenset[str] | None] = {}
         self._load()
 
     # -- start-up -----------------------------------------------------------------------------------
@@ -113,14 +114,16 @@ class Store:
 
     # -- shared defaults ------------------------------------------------------------------------------
 
-    def register_defaults(self, resource: str, source: DefaultsSource) -> None:
+    def register_defaults(self, resource: str, source: DefaultsSource, names: Collection[str] | None = None) -> None:
         """Serve `source(cluster)` as objects of `resource` in every cluster without storing them.
 
         Objects identical in every cluster of a version (kube's bootstrap RBAC) are shared entries;
         writing one stores a private copy for that cluster, deleting one stores a tombstone, so an
-        idle cluster pays nothing for its defaults.
+        idle cluster pays nothing for its defaults. `names`, when given, are the only names the
+        source's objects have: creating an object of another name does not ask the source.
         """
         self._defaults[resource] = source
+        self._default_names[resource] = frozenset(names) if names is not None else None
 
     def _shared(self, cluster: str, resource: str) -> dict[tuple[str, str], Entry]:
         source = self._defaults.get(resource)
@@ -130,6 +133,10 @@ class Store:
         if shared and self.count(cluster, TOMBSTONES):
             shared = {k: e for k, e in shared.items() if not self._tombstoned(cluster, resource, *k)}
         return shared
+
+    def _may_be_default(self, resource: str, name: str) -> bool:
+        names = self._default_names.get(resource)
+        return names is None or name in names
 
     def _tombstoned(self, cluster: str, resource: str, namespace: str, name: str) -> bool:
         return self.get(cluster, TOMBSTONES, resource, tombstone_name(namespace, name), shared=False) is not None
@@ -222,9 +229,10 @@ class Store:
         ns = self._bucket(cluster, resource).setdefault(namespace, {})
         if name in ns:
             raise StoreError("exists", ns[name])
-        shared = self._shared(cluster, resource).get((namespace, name)) if resource in self._defaults else None
-        if shared is not None:
-            raise StoreError("exists", shared)
+        if resource in self._defaults and self._may_be_default(resource, name):
+            shared = self._shared(cluster, resource).get((namespace, name))
+            if shared is not None:
+                raise StoreError("exists", shared)
         rv = self._next_rv()
         obj["metadata"]["resourceVersion"] = str(rv)
         # New rows get increasing ids, so the backend appends instead of inserting at random.
