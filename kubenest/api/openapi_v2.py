@@ -142,7 +142,7 @@ def custom_resource_definition(info: ResourceInfo, schemas: schema.Schemas) -> N
     """The v2 definition of a custom kind."""
     gvk = [{"group": info.group, "kind": info.kind, "version": info.version}]
     source = info.crd_schema or {}
-    if source.get("x-kubernetes-preserve-unknown-fields") is True:
+    if info.preserve_unknown or source.get("x-kubernetes-preserve-unknown-fields") is True:
         # apiextensions publishes a bare object: any property kubectl knew of would make it refuse the rest.
         return {"type": "object", "x-kubernetes-group-version-kind": gvk}
     return custom_node(openapi.custom_resource_schema(info, schemas))
