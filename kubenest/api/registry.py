@@ -119,6 +119,10 @@ class Registry:
         # and may change `obj`; validating ones run after validation and may only reject it.
         self.mutating_admission: list[Any] = []
         self.validating_admission: list[Any] = []
+        # Allocators (kube's BeginCreate), each `async hook(req, obj) -> finish | None`, run after validation and
+        # admission, before the strategy's own `begin_create` and the write (not on dry runs); each returned
+        # `async finish(ok)` learns whether the object was stored, so it can release what it took.
+        self.begin_create: list[Any] = []
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -289,21 +293,27 @@ class Registry:
         await self._admit(self.validating_admission, req, obj, None)
         if track:
             self._track(req, None, obj)
+        finishers = await self._begin_create(req, strat, obj, ctx)
         if req.dry_run:
             if self.store.get(req.cluster.name, req.key, req.namespace, name) is not None:
                 raise errors.already_exists(r.plural, r.group, name)
             return obj
-        # A generated name that is taken gets a new suffix, as kube (1.32+) retries on the server.
-        for _attempt in range(8 if generated else 1):
-            try:
-                entry = await self.store.create(req.cluster.name, req.key, req.namespace, name, obj)
-                break
-            except StoreError:
-                if not generated:
-                    raise errors.already_exists(r.plural, r.group, name) from None
-                name = req.name = meta["name"] = meta["generateName"] + random_string()
-        else:
-            raise errors.already_exists(r.plural, r.group, name)
+        try:
+            # A generated name that is taken gets a new suffix, as kube (1.32+) retries on the server.
+            for _attempt in range(8 if generated else 1):
+                try:
+                    entry = await self.store.create(req.cluster.name, req.key, req.namespace, name, obj)
+                    break
+                except StoreError:
+                    if not generated:
+                        raise errors.already_exists(r.plural, r.group, name) from None
+                    name = req.name = meta["name"] = meta["generateName"] + random_string()
+            else:
+                raise errors.already_exists(r.plural, r.group, name)
+        except BaseException:
+            await self._finish(finishers, False)
+            raise
+        await self._finish(finishers, True)
         await self._after(req, None, entry.obj)
         return entry.obj
 
@@ -331,6 +341,27 @@ class Registry:
         except ssa.ApplyError:
             # Objects kube's field manager cannot track (e.g. duplicate list keys) are stored untracked.
             new["metadata"].pop("managedFields", None)
+
+    async def _begin_create(self, req: Request, strat: strategy.Strategy, obj: Obj, ctx: Context) -> builtins.list[Any]:
+        """Run the `begin_create` hooks, then the strategy's; what the hooks took is released if a later
+        step fails. Returns their finishers."""
+        finishers: builtins.list[Any] = []
+        try:
+            if self.begin_create and not req.dry_run:
+                for hook in self.begin_create:
+                    finish = await hook(req, obj)
+                    if finish is not None:
+                        finishers.append(finish)
+            strat.begin_create(req.resource, obj, ctx)
+        except BaseException:
+            await self._finish(finishers, False)
+            raise
+        return finishers
+
+    @staticmethod
+    async def _finish(finishers: Any, ok: bool) -> None:
+        for finish in finishers:
+            await finish(ok)
 
     @staticmethod
     async def _admit(hooks: builtins.list[Any], req: Request, obj: Obj, old: Obj | None) -> None:

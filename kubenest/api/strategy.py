@@ -51,6 +51,9 @@ class Strategy:
         else:
             defaults.apply_defaults(r.group, r.version, r.kind, obj, kube_version=ctx.cluster.version)
 
+    def begin_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
+        """Allocate what a new object gets last, after validation and admission (kube's BeginCreate)."""
+
     def prepare_for_update(self, r: ResourceInfo, new: Obj, old: Obj, ctx: Any) -> None:
         if r.is_custom:
             assert r.crd_schema is not None
@@ -123,27 +126,34 @@ class NamespaceStrategy(Strategy):
 
 
 class ServiceStrategy(Strategy):
-    """Allocates a cluster IP from 10.96.0.0/12, unique within the service's logical cluster."""
+    """Allocates a cluster IP from 10.96.0.0/12, unique within the service's logical cluster.
+
+    Allocation is the last step of a create (`begin_create`, as kube's allocators run in BeginCreate), so
+    admission and the registry's `begin_create` hooks see the address the user asked for, or none: the
+    syncer of a virtual cluster puts the host Service's address there first, and this only checks it.
+    """
 
     NET = ipaddress.ip_network("10.96.0.0/12")
 
     def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
         super().prepare_for_create(r, obj, ctx)
         spec = obj.setdefault("spec", {})
-        if spec.get("type") == "ExternalName":
-            return
-        ip = spec.get("clusterIP")
-        if ip == "None":
+        if spec.get("type") != "ExternalName" and spec.get("clusterIP") == "None":
             spec["clusterIPs"] = ["None"]
+
+    def begin_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
+        spec = obj.setdefault("spec", {})
+        ip = spec.get("clusterIP")
+        if spec.get("type") == "ExternalName" or ip == "None":
             return
         used = {e.obj.get("spec", {}).get("clusterIP") for e in ctx.store.entries(ctx.cluster.name, "services")}
         if ip:
             if ip in used:
-                raise invalid("Service", "", obj["metadata"].get("name", ""),
-                              [{"type": "FieldValueInvalid", "field": "spec.clusterIPs"}],
-                              f'Service "{obj["metadata"].get("name", "")}" is invalid: spec.clusterIPs: '
-                              f"Invalid value: []string{{\"{ip}\"}}: failed to allocate IP {ip}: "
-                              "provided IP is already allocated")
+                detail = f'Invalid value: []string{{"{ip}"}}: failed to allocate IP {ip}: provided IP is already allocated'
+                name = obj["metadata"].get("name", "")
+                raise invalid("Service", "", name,
+                              [{"type": "FieldValueInvalid", "field": "spec.clusterIPs", "message": detail}],
+                              f'Service "{name}" is invalid: spec.clusterIPs: {detail}')
         else:
             if not used:
                 # The first address is kube's `kubernetes` service; users start after it.

@@ -116,6 +116,14 @@ def ref_stub(hns: str, hname: str, ref: HostRef) -> Obj:
                                          tr.UID_ANNOTATION: ref.origin_uid}}}
 
 
+def _virtual_error(e: HostError, host_name: str, name: str) -> ApiError:
+    """A host's refusal as the virtual cluster's answer: its code, reason and message, about the virtual name."""
+    if not e.code:
+        return ApiError(503, "ServiceUnavailable", f"the host cluster cannot be reached: {e.message}")
+    details = orjson.loads(orjson.dumps(e.status.get("details") or {}).replace(host_name.encode(), name.encode()))
+    return ApiError(e.code, e.reason, e.message.replace(host_name, name), details or None)
+
+
 def _rv(rv: str) -> int:
     try:
         return int(rv)
@@ -254,6 +262,10 @@ class DownController(SyncController):
     def update(self, current: Obj, desired: Obj) -> Obj:
         return tr.replace_spec(current, desired, self.update_keys)
 
+    def for_create(self, obj: Obj, desired: Obj) -> Obj:
+        """What creating the host object sends: `desired` plus what only matters at creation."""
+        return desired
+
     async def reconcile(self, key: Key) -> None:
         cluster, ns, name = key
         if cluster not in self.syncer.ready:
@@ -269,7 +281,7 @@ class DownController(SyncController):
             return
         desired = tr.with_hash(self.translate(cluster, obj))
         if ref is None:
-            await self._create(desired)
+            await self._create(self.for_create(obj, desired))
         elif ref.hash != tr.hash_of(desired) or ref.origin_uid != obj["metadata"].get("uid"):
             await self._update(hns, hname, desired)
 
@@ -336,6 +348,11 @@ class SecretController(ConfigMapController):
 
 
 class ServiceController(DownController):
+    """Services down; up, the host Service's ClusterIP (a virtual Service's address is the host's, as in
+    vcluster) and status. A Service created in a synced cluster gets its host Service during the create
+    request (`Syncer.allocate_service`); this covers the rest: Services made while the host was out of
+    reach, type changes, host Services deleted or changed by others, restarts."""
+
     name = "sync-services"
     primary = SERVICES.resource
     kind_ = SERVICES
@@ -345,6 +362,102 @@ class ServiceController(DownController):
 
     def update(self, current: Obj, desired: Obj) -> Obj:
         return tr.update_service(current, desired)
+
+    def for_create(self, obj: Obj, desired: Obj) -> Obj:
+        return tr.with_cluster_ips(desired, obj)
+
+    async def reconcile(self, key: Key) -> None:
+        if key in self.syncer.allocating:
+            return  # its create request is making the host Service; the virtual one's event comes next
+        await super().reconcile(key)
+        await self._up(key)
+
+    async def _create(self, desired: Obj) -> Obj:
+        try:
+            return await super()._create(desired)
+        except HostError as e:
+            if e.code != 422 or not desired["spec"].get("clusterIP"):
+                raise
+            # The host will not take the virtual address (taken there, or out of its range): it picks
+            # one, and `_up` gives it to the virtual Service.
+            log.warning("syncer: host refused ClusterIP %s for %s/%s (%s); letting the host allocate",
+                        desired["spec"]["clusterIP"], desired["metadata"]["namespace"],
+                        desired["metadata"]["name"], e.message)
+            return await super()._create(tr.without_cluster_ips(desired))
+
+    async def create_for(self, cluster: str, obj: Obj) -> Obj:
+        """The host Service of `obj`, a virtual Service being created: made now, with the ClusterIP `obj`
+        asks for if any (the host must grant it). A leftover host Service of an earlier Service of this
+        name is taken over when its address fits, else replaced."""
+        k = self.kind_
+        desired = tr.with_cluster_ips(tr.with_hash(self.translate(cluster, obj)), obj)
+        meta = desired["metadata"]
+        hns, hname = meta["namespace"], meta["name"]
+        if self.cache.get(hns, hname) is None:
+            try:
+                created = await self.host.create(k.api_version, k.plural, desired)
+                self.cache.put(created)
+                return created
+            except HostError as e:
+                if not e.already_exists:
+                    raise
+        # A host Service of an earlier virtual one of this name is there. (The host allocates the address
+        # before it finds the name taken, so only a leftover the cache knows avoids its 422.)
+        current = await self.host.get_or_none(k.api_version, k.plural, hns, hname)
+        wanted_ip = desired["spec"].get("clusterIP")
+        if current is not None and not current["metadata"].get("deletionTimestamp") and (
+                (current.get("spec") or {}).get("type", "ClusterIP") == desired["spec"].get("type", "ClusterIP")
+                and (not wanted_ip or (current.get("spec") or {}).get("clusterIP") == wanted_ip)):
+            return await self._update(hns, hname, desired)
+        if current is not None:
+            await self.host.delete(k.api_version, k.plural, hns, hname, uid=current["metadata"].get("uid"))
+        created = await self.host.create(k.api_version, k.plural, desired)
+        self.cache.put(created)
+        return created
+
+    async def _up(self, key: Key) -> None:
+        """The host Service's ClusterIP and status on the virtual Service."""
+        cluster, ns, name = key
+        obj = self.client.get(cluster, SERVICES.resource, ns, name)
+        if obj is None or obj["metadata"].get("deletionTimestamp") or cluster not in self.syncer.ready:
+            return
+        hns, hname = tr.host_namespace(cluster), tr.host_name(name, ns, cluster)
+        ref = self.cache.get(hns, hname)
+        if ref is None or ref.deleting or ref.origin_uid != obj["metadata"].get("uid"):
+            return
+        spec = obj.get("spec") or {}
+        host_ip = ref.extra
+        if tr.has_cluster_ip(obj) and host_ip and host_ip != "None" and spec.get("clusterIP") != host_ip:
+            host_obj = await self.host.get(SERVICES.api_version, SERVICES.plural, hns, hname)
+            if not spec.get("clusterIP"):  # e.g. it was an ExternalName Service until now
+                upd = self.client.copy(obj)
+                tr.cluster_ips_up(upd, host_obj)
+                await self.client.update(cluster, upd)
+            else:
+                await self._recreate(cluster, obj, host_obj)
+            return
+        status = tr.service_status_up(self.syncer.service_status.get((hns, hname)))
+        if tr.service_status_up(obj.get("status")) != status:
+            upd = self.client.copy(obj)
+            upd["status"] = dict(upd.get("status") or {}, **status)
+            if "conditions" not in status:
+                upd["status"].pop("conditions", None)
+            await self.client.update_status(cluster, upd)
+
+    async def _recreate(self, cluster: str, obj: Obj, host_obj: Obj) -> None:
+        """A virtual Service whose address is not its host Service's (made before kubenest kept them equal,
+        or while the host was out of reach and the host refused that address): spec.clusterIP cannot
+        change, so it is made again with the host's, as vcluster does."""
+        meta = obj["metadata"]
+        log.info("syncer: recreating Service %s/%s of %s with the host's ClusterIP %s (it had %s)", meta["namespace"],
+                 meta["name"], cluster, host_obj["spec"].get("clusterIP"), obj["spec"].get("clusterIP"))
+        new = self.client.copy(obj)
+        new["metadata"] = {k: v for k, v in meta.items() if k in ("name", "namespace", "labels", "annotations",
+                                                                  "finalizers", "ownerReferences")}
+        tr.cluster_ips_up(new, host_obj)
+        new.pop("status", None)
+        await self.client.delete(cluster, obj)
+        await self.client.create(cluster, new)
 
 
 class EndpointsController(DownController):
@@ -726,8 +839,9 @@ class Syncer:
         self._tasks: list[asyncio.Task[Any]] = []
         self._init_state()
         self.pods = PodController(self)
+        self.services = ServiceController(self)
         self.controllers: list[SyncController] = [
-            VirtualClusterSync(self), self.pods, ServiceController(self), EndpointsController(self),
+            VirtualClusterSync(self), self.pods, self.services, EndpointsController(self),
             ConfigMapController(self), SecretController(self), PvcController(self), IngressController(self),
             NetworkPolicyController(self)]
         self.pods_up = PodStatusController(self)
@@ -752,6 +866,8 @@ class Syncer:
         self.host_nodes: dict[str, Obj] = {}
         self.host_storage_classes: dict[str, Obj] = {}
         self.ns_hash: dict[str, str] = {}  # cluster -> hash of its host namespace objects
+        self.service_status: dict[tuple[str, str], Obj] = {}  # (host ns, host name) -> non-empty host status
+        self.allocating: set[Key] = set()  # virtual Services whose create request is making the host one
         self._proxies: dict[str, PodStreams] = {}
 
     # -- wiring ----------------------------------------------------------------------------------------
@@ -809,6 +925,42 @@ class Syncer:
                 ips[s["metadata"]["name"]] = ref.extra
         return tr.PodContext(cluster, host, port, services, ips)
 
+    async def allocate_service(self, req: Request, obj: Obj) -> Callable[[bool], Awaitable[None]] | None:
+        """Registry `begin_create` hook: a Service created in a synced virtual cluster gets its host Service
+        first, and with it the host's ClusterIP, or the one it asks for if the host grants it (the host's
+        refusal is the answer). So `spec.clusterIP` is the host's from the start and reaches the Service."""
+        cluster = req.cluster.name
+        if req.key != SERVICES.resource or cluster not in self.ready or self.host is None or \
+                not tr.has_cluster_ip(obj):
+            return None  # headless and ExternalName Services have no address: the controller syncs them
+        meta = obj["metadata"]
+        key = (cluster, meta["namespace"], meta["name"])
+        if key in self.allocating or self.client.get(cluster, SERVICES.resource, key[1], key[2]) is not None:
+            return None  # the registry answers AlreadyExists
+        self.allocating.add(key)
+        try:
+            created = await self.services.create_for(cluster, obj)
+        except HostError as e:
+            self.allocating.discard(key)
+            raise _virtual_error(e, tr.host_name(key[2], key[1], cluster), key[2]) from None
+        except BaseException:
+            self.allocating.discard(key)
+            raise
+        tr.cluster_ips_up(obj, created)
+        hns, hname, uid = created["metadata"]["namespace"], created["metadata"]["name"], created["metadata"]["uid"]
+
+        async def finish(ok: bool) -> None:
+            self.allocating.discard(key)
+            if ok:
+                return
+            ref = self.services.cache.get(hns, hname)
+            if ref is not None and ref.uid == uid:
+                ref.deleting = True
+            with contextlib.suppress(HostError):
+                await self.services.host.delete(SERVICES.api_version, SERVICES.plural, hns, hname, uid=uid)
+
+        return finish
+
     def track_refs(self, cluster: str, ns: str, resource: str, name: str, refs: set[tuple[str, str]]) -> None:
         changed = self.refs.set(cluster, ns, f"{resource}/{name}", refs)
         key = (cluster, ns, resource, name)
@@ -857,6 +1009,8 @@ class Syncer:
         for c in self.controllers:
             self.manager.add(c)
         self.manager.start(resync=False)
+        if self.allocate_service not in self.server.registry.begin_create:
+            self.server.registry.begin_create.append(self.allocate_service)
         vcs = {e.obj["metadata"]["name"] for e in self.server.store.entries(ROOT, VC)}
         for name in vcs:
             self.manager.enqueue(self.controllers[0], (ROOT, "", name))
@@ -885,8 +1039,13 @@ class Syncer:
         self._tasks.append(asyncio.ensure_future(run()))
         await first
 
+    def _unhook(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.server.registry.begin_create.remove(self.allocate_service)
+
     def halt(self) -> None:
         """Stop watching now (the server is shutting down: its own watches must not hold it up)."""
+        self._unhook()
         if self.manager is not None:
             self.manager.stop()
             self.manager = None
@@ -895,6 +1054,7 @@ class Syncer:
 
     async def stop(self) -> None:
         """Stop watches and close host connections."""
+        self._unhook()
         if self.manager is not None:
             self.manager.stop()
             self.manager = None
@@ -967,6 +1127,12 @@ class Syncer:
             ref = cache.pop(hns, hname)
         else:
             ref = cache.put(obj)
+        if plural == "services":
+            status = obj.get("status") or {}
+            if type_ != "DELETED" and ref is not None and (status.get("conditions") or (status.get("loadBalancer") or {}).get("ingress")):
+                self.service_status[(hns, hname)] = status
+            else:
+                self.service_status.pop((hns, hname), None)
         origin = tr.origin_of(obj)
         if origin is None or origin.cluster not in self.ready or ref is None and type_ != "DELETED":
             return
@@ -984,6 +1150,8 @@ class Syncer:
             if (obj.get("status") or {}).get("phase") == "Bound":
                 self.pending_pvcs[key] = obj
                 self.enqueue(self.pvcs_up, key)
+        if plural == "services" and type_ != "DELETED":
+            self.enqueue(self.services, key)  # address and status up (nothing to write when equal)
         if type_ == "DELETED" or type_ == "SYNC":
             # Recreate what should exist, finish deletions that waited for the host, drop leftovers.
             c = self._down(cache_name)

@@ -543,7 +543,9 @@ _SERVICE_KEEP = ("ports", "selector", "type", "sessionAffinity", "sessionAffinit
 
 def translate_service(v: Mapping[str, Any], cluster: str) -> Obj:
     """Host Service: same ports and type; the selector also requires the virtual namespace's label.
-    ClusterIPs and node ports are the host's own."""
+    Node ports are the host's own. ClusterIPs are left out (headless stays headless): they matter only
+    when the host Service is created (`with_cluster_ips`) and cannot change after, so they are no part
+    of the hash that decides whether to write."""
     vspec = v.get("spec") or {}
     ns = v["metadata"].get("namespace", "")
     spec = {k: copy.deepcopy(vspec[k]) for k in _SERVICE_KEEP if k in vspec}
@@ -557,6 +559,48 @@ def translate_service(v: Mapping[str, Any], cluster: str) -> Obj:
         spec.pop("ipFamilyPolicy", None)
         spec.pop("ipFamilies", None)
     return {"apiVersion": "v1", "kind": "Service", "metadata": host_meta(v, cluster), "spec": spec}
+
+
+def has_cluster_ip(svc: Mapping[str, Any]) -> bool:
+    """Whether a Service has (or gets) an allocated ClusterIP: neither ExternalName nor headless."""
+    spec = svc.get("spec") or {}
+    return spec.get("type") != "ExternalName" and spec.get("clusterIP") != "None"
+
+
+def with_cluster_ips(host: Obj, v: Mapping[str, Any]) -> Obj:
+    """The host Service to create for `v`: with the virtual Service's ClusterIPs when it has any (asked for
+    by the user, or allocated before the host was reachable), so clients keep the address they saw."""
+    vspec = v.get("spec") or {}
+    if has_cluster_ip(v) and vspec.get("clusterIP"):
+        spec = host["spec"]
+        spec["clusterIP"] = vspec["clusterIP"]
+        spec["clusterIPs"] = list(vspec.get("clusterIPs") or [vspec["clusterIP"]])
+    return host
+
+
+def without_cluster_ips(host: Obj) -> Obj:
+    """The host Service to create when the host refuses the virtual address: the host allocates."""
+    out = copy.deepcopy(host)
+    out["spec"].pop("clusterIP", None)
+    out["spec"].pop("clusterIPs", None)
+    return out
+
+
+def cluster_ips_up(v: Obj, host: Mapping[str, Any]) -> None:
+    """Give virtual Service `v` the host Service's ClusterIPs (and the IP families that go with them)."""
+    hspec, spec = host.get("spec") or {}, v.setdefault("spec", {})
+    for k in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+        if k in hspec:
+            spec[k] = copy.deepcopy(hspec[k])
+
+
+def service_status_up(host_status: Mapping[str, Any] | None) -> Obj:
+    """The virtual Service's status from the host's: load balancer ingress and conditions."""
+    hs = host_status or {}
+    out: Obj = {"loadBalancer": copy.deepcopy(hs.get("loadBalancer") or {})}
+    if hs.get("conditions"):
+        out["conditions"] = copy.deepcopy(hs["conditions"])
+    return out
 
 
 def update_service(current: Obj, desired: Mapping[str, Any]) -> Obj:
