@@ -365,6 +365,22 @@ def test_in_cluster_client_lists_pods_once_granted_and_reaches_service_by_env(we
     assert out[-1] == "web True"
 
 
+def test_pod_reaches_a_service_by_the_cluster_ip_kubectl_shows(web: Cluster, server: ServerThread,
+                                                                 bins: tuple[str, str]) -> None:
+    ip = web.kubectl("get", "service", "web", "-o", "jsonpath={.spec.clusterIP}").stdout
+    hs = host(server, bins).json("get", "service", "-n", tr.host_namespace(web.name),
+                                 tr.host_name("web", current_ns(web), web.name))
+    assert ip and hs["spec"]["clusterIP"] == ip  # the address the virtual cluster shows is the host Service's
+    code = ("import sys, urllib.request\n"
+            "body = urllib.request.urlopen('http://%s:80/' % sys.argv[1], timeout=10).read()\n"
+            "print('listing', b'Directory listing' in body, flush=True)\n")
+    name = f"by-ip-{next(_n)}"
+    create(web, pod(name, ["python3", "-c", code, ip], restartPolicy="Never"))
+    eventually(lambda: phase(web, name) in ("Succeeded", "Failed"), what="client pod finished")
+    out = web.kubectl("logs", name).stdout
+    assert phase(web, name) == "Succeeded" and out == "listing True\n", out
+
+
 def test_identical_pods_of_two_virtual_clusters_run_side_by_side(vc: Cluster, server: ServerThread,
                                                                  bins: tuple[str, str]) -> None:
     other = create_vc(server, bins, "twin")
