@@ -219,3 +219,14 @@ def test_openapi_v2_is_per_cluster_in_json_and_protobuf_with_etag(
     assert mine.headers["etag"] != plain.headers["etag"]
     other = client.get(base.replace(f"/clusters/{cluster.name}", "/clusters/root") + "/openapi/v2")
     assert other.status_code == 200 and "com.example.toys.v1.Gadget" not in other.json()["definitions"]
+
+
+def test_any_authenticated_user_may_read_openapi_v2(cluster: Cluster) -> None:
+    # system:discovery grants the /openapi/* nonResourceURLs to system:authenticated, as in kube.
+    assert cluster.kubectl("auth", "can-i", "get", "/openapi/v2", "--as=jane").stdout.strip() == "yes"
+    raw = cluster.kubectl("get", "--raw", "/openapi/v2", "--as=jane").stdout
+    assert '"io.k8s.api.core.v1.ConfigMap"' in raw
+    # And jane's kubectl validates a List before the server refuses her the write.
+    bad = LIST.replace("data: {mode: fast}", "data: {mode: fast}\n  colour: blue")
+    proc = cluster.kubectl("apply", "-f", "-", "--as=jane", input=bad, check=False)
+    assert 'ValidationError(ConfigMap): unknown field "colour"' in proc.stderr
