@@ -7,6 +7,7 @@ import os
 import tempfile
 
 from kubenest.store.backend import Op, SqliteBackend
+from kubenest.store.store import Store
 
 
 async def _write_all(backend: SqliteBackend, writes: list[tuple[list[Op], int]]) -> None:
@@ -46,3 +47,18 @@ def test_batched_writes_keep_their_order_and_survive_reopening() -> None:
     assert stored[7] == ("/c/r/ns/o7", 451, b"v2")
     assert stored[450] == ("/c/r/ns/o450", 450, b"v1")
     assert 9 not in stored and 3 not in stored and 500 not in stored
+
+
+def test_the_last_revision_survives_whether_a_row_or_the_meta_table_holds_it() -> None:
+    path = os.path.join(tempfile.mkdtemp(prefix="kubenest-backend-"), "kubenest.db")
+    backend = SqliteBackend(path)
+    # Puts only: the rows carry the last revision (no meta row is written for them).
+    asyncio.run(_write_all(backend, [([(1, "/c/configmaps/ns/a", b'{"metadata":{"name":"a"}}')], 5)]))
+    backend.close()
+    assert Store(SqliteBackend(path)).rv == 5
+
+    backend = SqliteBackend(path)
+    # A delete last: no row carries revision 9, the meta table does.
+    asyncio.run(_write_all(backend, [([(1, "/c/configmaps/ns/a", None)], 9)]))
+    backend.close()
+    assert Store(SqliteBackend(path)).rv == 9
