@@ -34,7 +34,7 @@ def test_unknown_cluster_and_unknown_resource_are_404(http: tuple[httpx.Client, 
     _status(c.get(server.url("no-such-cluster") + "/api/v1/namespaces"), 404, "NotFound")
     body = _status(c.get(base + "/api/v1/namespaces/default/widgets"), 404, "NotFound")
     assert body["message"] == "the server could not find the requested resource"
-    _status(c.get(base + "/openapi/v2"), 404, "NotFound")
+    _status(c.get(base + "/openapi/v4"), 404, "NotFound")
 
 
 def test_yaml_bodies_are_accepted_and_yaml_answers_negotiated(http: tuple[httpx.Client, str]) -> None:
