@@ -44,13 +44,22 @@ class Conn:
         self.writer: asyncio.StreamWriter | None = None
 
     async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        if self.writer is None:
-            self.reader, self.writer = await common.connect(self.server.port, common.ssl_context(self.server.ca_path))
-        assert self.reader is not None
         data = json.dumps(body).encode() if body is not None else b""
-        self.writer.write(common.request_bytes(method, path, self.server.token, data))
-        status, raw = await common.read_response(self.reader)
-        return status, json.loads(raw) if raw else None
+        for attempt in (1, 2):
+            if self.writer is None:
+                self.reader, self.writer = await common.connect(self.server.port,
+                                                                common.ssl_context(self.server.ca_path))
+            assert self.reader is not None
+            try:
+                self.writer.write(common.request_bytes(method, path, self.server.token, data))
+                status, raw = await common.read_response(self.reader)
+                return status, json.loads(raw) if raw else None
+            except (asyncio.IncompleteReadError, ConnectionError):
+                # The server closes connections idle past its keep-alive timeout: reconnect once.
+                self.writer = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
 
 class HostPods:

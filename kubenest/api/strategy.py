@@ -323,8 +323,8 @@ class SecretStrategy(Strategy):
     def _merge_string_data(obj: Obj) -> None:
         string_data = obj.pop("stringData", None)
         if isinstance(string_data, dict) and string_data:
-            data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
-            obj["data"] = {**data, **{k: base64.b64encode(str(v).encode()).decode() for k, v in string_data.items()}}
+            data = obj.get("data")
+            obj["data"] = {**(data if isinstance(data, dict) else {}), **{k: base64.b64encode(str(v).encode()).decode() for k, v in string_data.items()}}
 
     def prepare_for_create(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
         super().prepare_for_create(r, obj, ctx)

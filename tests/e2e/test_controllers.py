@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import textwrap
 import time
-from collections.abc import Callable
 from typing import Any
 
 from tests.conftest import Cluster
+from tests.waiting import eventually
 
 RS = textwrap.dedent(
     """
@@ -26,15 +26,6 @@ RS = textwrap.dedent(
 )
 
 
-def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.time() + timeout
-    last: Any = None
-    while time.time() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def pods(cluster: Cluster, selector: str) -> list[dict[str, Any]]:

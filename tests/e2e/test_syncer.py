@@ -28,24 +28,13 @@ import yaml
 from kubenest.store.store import Event
 from kubenest.syncer import translate as tr
 from kubenest.testing import ServerThread
+from tests.waiting import eventually
 
 T = TypeVar("T")
 
 POD_TOLERATION = {"key": "kubenest.io/simulated", "operator": "Exists"}
 
 
-def eventually(fn: Callable[[], T | None], timeout: float = 20, what: str = "condition") -> T:
-    deadline = time.time() + timeout
-    last: Any = None
-    while time.time() < deadline:
-        try:
-            result = fn()
-        except AssertionError as e:
-            result, last = None, e
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}" + (f": {last}" if last else ""))
 
 
 def free_port() -> int:

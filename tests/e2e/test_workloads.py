@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import pytest
@@ -24,6 +24,7 @@ from kubenest.controllers import job as job_module
 from kubenest.syncer import translate as tr
 from kubenest.testing import ServerThread
 from tests.conftest import Cluster
+from tests.waiting import eventually
 
 T = TypeVar("T")
 SA = tr.TOKEN_PATH
@@ -32,18 +33,6 @@ pytestmark = pytest.mark.timeout(240)
 _n = iter(range(10_000))
 
 
-def eventually(fn: Callable[[], T | None], timeout: float = 30, what: str = "condition") -> T:
-    deadline = time.time() + timeout
-    last: Any = None
-    while time.time() < deadline:
-        try:
-            result = fn()
-        except AssertionError as e:
-            result, last = None, e
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}" + (f": {last}" if last else ""))
 
 
 # -- virtual clusters, namespaces and the host ------------------------------------------------------------------
