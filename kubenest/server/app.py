@@ -386,7 +386,12 @@ class App:
         if verb == "create":
             if sub:
                 raise errors.method_not_allowed()
-            return 201, await reg.create(req, warnings=warnings)
+            obj = await reg.create(req, warnings=warnings)
+            # The bytes the store encoded are the answer: no second encoding (a dry run stores nothing).
+            stored = reg.store.get(req.cluster.name, req.key, req.namespace, req.name)
+            if neg.kind == "json" and stored is not None and stored.obj is obj:
+                return 201, stored
+            return 201, obj
         if verb == "update":
             return 200, await reg.update(req, warnings=warnings)
         if verb == "patch":
