@@ -275,6 +275,7 @@ class Registry:
         if r.namespaced and not req.namespace:
             req.namespace = meta["namespace"]
         self._check_namespace(req, creating=True)
+        sent_rv = meta.get("resourceVersion")
         for f in _SYSTEM_META:
             meta.pop(f, None)
         meta["uid"] = new_uid()
@@ -293,6 +294,9 @@ class Registry:
         await self._admit(self.validating_admission, req, obj, None)
         if track:
             self._track(req, None, obj)
+        if sent_rv not in (None, "", "0") and not req.dry_run:
+            # The storage layer's check (after validation and admission; dry runs never reach it).
+            raise errors.bad_request("resourceVersion should not be set on objects to be created")
         finishers = await self._begin_create(req, strat, obj, ctx)
         if req.dry_run:
             if self.store.get(req.cluster.name, req.key, req.namespace, name) is not None:

@@ -31,6 +31,7 @@ CASES = [
     ("POST", "/apis/apps/v1/namespaces/default/deployments",
      b'{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{"replicas":"three"}}', JSON, 400),
     ("POST", PODS, b"\x00\x01", "application/vnd.kubernetes.protobuf", 400),
+    ("POST", CM, b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"rv","resourceVersion":"12"}}', JSON, 400),
     ("DELETE", CM + "/x?propagationPolicy=Sideways", None, None, 422),
     ("DELETE", CM + "/x?gracePeriodSeconds=abc", None, None, 400),
     ("DELETE", CM + "/x", b"not json", JSON, 400),
