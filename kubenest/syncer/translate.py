@@ -8,7 +8,6 @@ tests call it directly (tests/unit/test_translate.py). Names and labels: docs/ho
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,11 @@ import orjson
 from kubenest.api import defaults, selectors
 
 Obj = dict[str, Any]
+
+
+def _clone(value: Any) -> Any:
+    """A deep copy of JSON data (objects are JSON): several times faster than copy.deepcopy."""
+    return orjson.loads(orjson.dumps(value))
 
 MANAGED_BY = "kubenest.io/managed-by"
 MANAGED_BY_VALUE = "kubenest"
@@ -325,7 +329,7 @@ def _field_ref(ref: Obj) -> None:
 def translate_pod(vpod: Mapping[str, Any], ctx: PodContext) -> Obj:
     """The host pod of virtual pod `vpod` (which the caller does not share: it is deep-copied here)."""
     cluster = ctx.cluster
-    pod = copy.deepcopy(dict(vpod))
+    pod = _clone(dict(vpod))
     meta = pod["metadata"]
     ns = meta.get("namespace", "")
     spec: Obj = pod.get("spec") or {}
@@ -456,7 +460,7 @@ def _projection_source(s: Obj, ns: str, cluster: str, token_secret_host: str) ->
 
 def _pod_selector(sel: Obj | None, ns: str, cluster: str) -> Obj:
     """A pod label selector of virtual namespace `ns`, made to match only that namespace's host pods."""
-    out = copy.deepcopy(sel) if sel else {}
+    out = _clone(sel) if sel else {}
     out.setdefault("matchLabels", {})[NAMESPACE_LABEL] = ns
     return out
 
@@ -474,7 +478,7 @@ def _translate_affinity(spec: Obj, ns: str, cluster: str) -> None:
         for t in terms:
             namespaces = t.pop("namespaces", None) or [ns]
             t.pop("namespaceSelector", None)
-            sel = copy.deepcopy(t.get("labelSelector")) or {}
+            sel = _clone(t.get("labelSelector")) or {}
             exprs = sel.setdefault("matchExpressions", [])
             exprs.append({"key": NAMESPACE_LABEL, "operator": "In", "values": sorted(namespaces)})
             sel.setdefault("matchLabels", {})[CLUSTER_LABEL] = cluster
@@ -484,7 +488,7 @@ def _translate_affinity(spec: Obj, ns: str, cluster: str) -> None:
 def update_pod(current: Obj, desired: Mapping[str, Any]) -> Obj:
     """The host pod `current` with what may change in place from `desired`: labels, annotations, images
     and activeDeadlineSeconds (the rest of a pod's spec is immutable)."""
-    new = copy.deepcopy(current)
+    new = _clone(current)
     new["metadata"]["labels"] = dict(desired["metadata"].get("labels") or {})
     new["metadata"]["annotations"] = dict(desired["metadata"].get("annotations") or {})
     dspec = desired.get("spec") or {}
@@ -501,7 +505,7 @@ def update_pod(current: Obj, desired: Mapping[str, Any]) -> Obj:
 def pod_status_up(vpod: Mapping[str, Any], host_pod: Mapping[str, Any]) -> Obj:
     """The virtual pod's status from its host pod's."""
     hs = host_pod.get("status") or {}
-    status = {k: copy.deepcopy(hs[k]) for k in POD_STATUS_FIELDS if k in hs}
+    status = {k: _clone(hs[k]) for k in POD_STATUS_FIELDS if k in hs}
     if not status.get("qosClass") and (vpod.get("status") or {}).get("qosClass"):
         status["qosClass"] = vpod["status"]["qosClass"]
     return status
@@ -514,7 +518,7 @@ def translate_configmap(v: Mapping[str, Any], cluster: str) -> Obj:
     out: Obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": host_meta(v, cluster)}
     for k in ("data", "binaryData", "immutable"):
         if k in v:
-            out[k] = copy.deepcopy(v[k])
+            out[k] = _clone(v[k])
     return out
 
 
@@ -528,7 +532,7 @@ def translate_secret(v: Mapping[str, Any], cluster: str) -> Obj:
     out["type"] = type_
     for k in ("data", "immutable"):
         if k in v:
-            out[k] = copy.deepcopy(v[k])
+            out[k] = _clone(v[k])
     if v.get("stringData"):  # write-only in kube: merged into data (taking precedence)
         out["data"] = dict(out.get("data") or {}, **{k: base64.b64encode(str(s).encode()).decode()
                                                      for k, s in v["stringData"].items()})
@@ -548,7 +552,7 @@ def translate_service(v: Mapping[str, Any], cluster: str) -> Obj:
     of the hash that decides whether to write."""
     vspec = v.get("spec") or {}
     ns = v["metadata"].get("namespace", "")
-    spec = {k: copy.deepcopy(vspec[k]) for k in _SERVICE_KEEP if k in vspec}
+    spec = {k: _clone(vspec[k]) for k in _SERVICE_KEEP if k in vspec}
     if vspec.get("clusterIP") == "None":
         spec["clusterIP"] = "None"  # headless stays headless
     for p in spec.get("ports") or ():
@@ -580,7 +584,7 @@ def with_cluster_ips(host: Obj, v: Mapping[str, Any]) -> Obj:
 
 def without_cluster_ips(host: Obj) -> Obj:
     """The host Service to create when the host refuses the virtual address: the host allocates."""
-    out = copy.deepcopy(host)
+    out = _clone(host)
     out["spec"].pop("clusterIP", None)
     out["spec"].pop("clusterIPs", None)
     return out
@@ -591,25 +595,25 @@ def cluster_ips_up(v: Obj, host: Mapping[str, Any]) -> None:
     hspec, spec = host.get("spec") or {}, v.setdefault("spec", {})
     for k in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
         if k in hspec:
-            spec[k] = copy.deepcopy(hspec[k])
+            spec[k] = _clone(hspec[k])
 
 
 def service_status_up(host_status: Mapping[str, Any] | None) -> Obj:
     """The virtual Service's status from the host's: load balancer ingress and conditions."""
     hs = host_status or {}
-    out: Obj = {"loadBalancer": copy.deepcopy(hs.get("loadBalancer") or {})}
+    out: Obj = {"loadBalancer": _clone(hs.get("loadBalancer") or {})}
     if hs.get("conditions"):
-        out["conditions"] = copy.deepcopy(hs["conditions"])
+        out["conditions"] = _clone(hs["conditions"])
     return out
 
 
 def update_service(current: Obj, desired: Mapping[str, Any]) -> Obj:
     """The host service with desired's labels, annotations and spec, keeping what the host allocated."""
-    new = copy.deepcopy(current)
+    new = _clone(current)
     new["metadata"]["labels"] = dict(desired["metadata"]["labels"])
     new["metadata"]["annotations"] = dict(desired["metadata"]["annotations"])
     cspec = new.get("spec") or {}
-    spec = copy.deepcopy(desired.get("spec") or {})
+    spec = _clone(desired.get("spec") or {})
     for k in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "healthCheckNodePort"):
         if k in cspec and spec.get("type") == cspec.get("type"):
             spec[k] = cspec[k]
@@ -624,7 +628,7 @@ def update_service(current: Obj, desired: Mapping[str, Any]) -> Obj:
 
 def translate_endpoints(v: Mapping[str, Any], cluster: str) -> Obj:
     """Endpoints of a selector-less service; addresses stay, pod references point at host pods."""
-    subsets = copy.deepcopy(v.get("subsets") or [])
+    subsets = _clone(v.get("subsets") or [])
     for s in subsets:
         for key in ("addresses", "notReadyAddresses"):
             for a in s.get(key) or ():
@@ -643,7 +647,7 @@ def translate_endpoints(v: Mapping[str, Any], cluster: str) -> Obj:
 
 
 def translate_pvc(v: Mapping[str, Any], cluster: str) -> Obj:
-    spec = copy.deepcopy(v.get("spec") or {})
+    spec = _clone(v.get("spec") or {})
     spec.pop("volumeName", None)  # the host binds to its own volume
     ns = v["metadata"].get("namespace", "")
     for k in ("dataSource", "dataSourceRef"):
@@ -664,7 +668,7 @@ def translate_pvc(v: Mapping[str, Any], cluster: str) -> Obj:
 
 def update_pvc(current: Obj, desired: Mapping[str, Any]) -> Obj:
     """Only labels, annotations and the requested size change on a claim."""
-    new = copy.deepcopy(current)
+    new = _clone(current)
     new["metadata"]["labels"] = dict(desired["metadata"]["labels"])
     ann = dict(desired["metadata"]["annotations"])
     for k, a in (current["metadata"].get("annotations") or {}).items():
@@ -679,7 +683,7 @@ def update_pvc(current: Obj, desired: Mapping[str, Any]) -> Obj:
 
 def translate_ingress(v: Mapping[str, Any], cluster: str) -> Obj:
     """Backends and TLS secrets renamed to the host copies of the namespace's services and secrets."""
-    spec = copy.deepcopy(v.get("spec") or {})
+    spec = _clone(v.get("spec") or {})
     ns = v["metadata"].get("namespace", "")
 
     def backend(b: Obj | None) -> None:
@@ -708,14 +712,14 @@ def translate_network_policy(v: Mapping[str, Any], cluster: str,
     """A policy of virtual namespace `ns`: its pod selector and peers select host pods by the origin
     namespace label; namespace selectors are resolved against the virtual cluster's `namespaces`
     (name -> labels) at translation time."""
-    spec = copy.deepcopy(v.get("spec") or {})
+    spec = _clone(v.get("spec") or {})
     ns = v["metadata"].get("namespace", "")
     spec["podSelector"] = _pod_selector(spec.get("podSelector"), ns, cluster)
 
     def peer(p: Obj) -> Obj:
         if "ipBlock" in p:
             return p
-        pod_sel = copy.deepcopy(p.get("podSelector")) or {}
+        pod_sel = _clone(p.get("podSelector")) or {}
         if "namespaceSelector" in p:
             sel = selectors.from_label_selector_object(p["namespaceSelector"])
             names = sorted(n for n, labels in namespaces.items() if sel.matches(labels))
@@ -738,13 +742,13 @@ def translate_network_policy(v: Mapping[str, Any], cluster: str,
 
 def replace_spec(current: Obj, desired: Mapping[str, Any], keys: Iterable[str]) -> Obj:
     """`current` with desired's labels, annotations and top-level `keys` (what an update may change)."""
-    new = copy.deepcopy(current)
+    new = _clone(current)
     new["metadata"]["labels"] = dict(desired["metadata"].get("labels") or {})
     if "annotations" in desired["metadata"]:
         new["metadata"]["annotations"] = dict(desired["metadata"]["annotations"])
     for k in keys:
         if k in desired:
-            new[k] = copy.deepcopy(desired[k])
+            new[k] = _clone(desired[k])
         else:
             new.pop(k, None)
     return new
@@ -778,7 +782,7 @@ def namespace_objects(cluster: str, spec: Mapping[str, Any]) -> list[tuple[str, 
         out.append(("v1", "limitranges", {
             "apiVersion": "v1", "kind": "LimitRange",
             "metadata": {"name": "kubenest-limits", "namespace": ns, "labels": dict(labels)},
-            "spec": {"limits": copy.deepcopy(limits)}}))
+            "spec": {"limits": _clone(limits)}}))
     return out
 
 
@@ -792,18 +796,18 @@ def virtual_node(host_node: Mapping[str, Any]) -> Obj:
     vspec: Obj = {}
     for k in ("taints", "unschedulable", "podCIDR", "podCIDRs", "providerID"):
         if k in spec:
-            vspec[k] = copy.deepcopy(spec[k])
+            vspec[k] = _clone(spec[k])
     return {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": meta["name"], "labels": dict(meta.get("labels") or {}),
                          "annotations": {k: v for k, v in (meta.get("annotations") or {}).items()
                                          if not k.startswith("node.alpha.kubernetes.io/ttl")}},
-            "spec": vspec, "status": copy.deepcopy(host_node.get("status") or {})}
+            "spec": vspec, "status": _clone(host_node.get("status") or {})}
 
 
 def node_status_differs(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Whether two node statuses differ in more than heartbeat times."""
     def strip(s: Mapping[str, Any]) -> Any:
-        s = copy.deepcopy(dict(s))
+        s = _clone(dict(s))
         for c in s.get("conditions") or ():
             c.pop("lastHeartbeatTime", None)
         return s
@@ -827,7 +831,7 @@ def virtual_event(host_event: Mapping[str, Any], involved: Mapping[str, Any]) ->
     for k in ("reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type", "eventTime",
               "series", "action", "reportingComponent", "reportingInstance"):
         if host_event.get(k) is not None:
-            out[k] = copy.deepcopy(host_event[k])
+            out[k] = _clone(host_event[k])
     if out.get("message"):
         out["message"] = _unname(out["message"], host_event, involved)
     return out
@@ -849,7 +853,7 @@ def virtual_storage_class(host_sc: Mapping[str, Any]) -> Obj:
     for k in ("provisioner", "parameters", "reclaimPolicy", "mountOptions", "allowVolumeExpansion",
               "volumeBindingMode", "allowedTopologies"):
         if k in host_sc:
-            out[k] = copy.deepcopy(host_sc[k])
+            out[k] = _clone(host_sc[k])
     return out
 
 
