@@ -267,6 +267,21 @@ class DownController(SyncController):
         return desired
 
     async def reconcile(self, key: Key) -> None:
+        try:
+            await self.sync(key)
+        except HostError as e:
+            # The host refused (quota, limits, admission, validation): say so on the virtual object, as
+            # vcluster's SyncError events do, then retry with back-off like any failed reconcile.
+            if 400 <= e.code < 500 and e.code not in (404, 409):
+                cluster, ns, name = key
+                obj = self.client.get(cluster, self.kind_.resource, ns, name)
+                if obj is not None:
+                    message = e.message.replace(tr.host_name(name, ns, cluster), name)
+                    await self.event(cluster, obj, "Warning", "SyncError", f"Error syncing to the host: {message}")
+            raise
+
+    async def sync(self, key: Key) -> None:
+        """Make the host copy of the object at `key` what its translation says."""
         cluster, ns, name = key
         if cluster not in self.syncer.ready:
             return
@@ -366,10 +381,10 @@ class ServiceController(DownController):
     def for_create(self, obj: Obj, desired: Obj) -> Obj:
         return tr.with_cluster_ips(desired, obj)
 
-    async def reconcile(self, key: Key) -> None:
+    async def sync(self, key: Key) -> None:
         if key in self.syncer.allocating:
             return  # its create request is making the host Service; the virtual one's event comes next
-        await super().reconcile(key)
+        await super().sync(key)
         await self._up(key)
 
     async def _create(self, desired: Obj) -> Obj:
@@ -544,7 +559,7 @@ class PodController(DownController):
     def update(self, current: Obj, desired: Obj) -> Obj:
         return tr.update_pod(current, desired)
 
-    async def reconcile(self, key: Key) -> None:
+    async def sync(self, key: Key) -> None:
         cluster, ns, name = key
         if cluster not in self.syncer.ready:
             return

@@ -498,6 +498,22 @@ def test_host_namespace_has_quota_limits_and_isolation(env: Env) -> None:
     assert "hard" in explain
 
 
+def test_a_pod_the_host_refuses_gets_a_sync_error_event(env: Env) -> None:
+    embedded_only(env)
+    v = env.create_vc(vc_name("full"), {"quota": {"hard": {"pods": "1"}}})
+    eventually(lambda: env.host_json("get", "resourcequota", "-n", v.hns, "kubenest-quota"), what="quota")
+    v.apply(pod("first"))
+    eventually(lambda: v.host_get("pod", "first"), what="host pod")
+    v.apply(pod("second"))
+    event = eventually(lambda: next((e for e in v.json("get", "events")["items"]
+                                     if e["reason"] == "SyncError" and e["involvedObject"]["name"] == "second"),
+                                    None), what="SyncError event")
+    assert event["type"] == "Warning"
+    assert 'Error syncing to the host: pods "second" is forbidden: exceeded quota: kubenest-quota' in event["message"]
+    v.kubectl("delete", "pod", "first", "--wait=false")
+    eventually(lambda: v.host_get("pod", "second"), timeout=60, what="second pod synced once room frees")
+
+
 def test_in_pod_token_reaches_the_virtual_cluster_as_the_pods_service_account(env: Env) -> None:
     embedded_only(env)
     v = env.create_vc(vc_name("tok"))
