@@ -971,12 +971,19 @@ def _changed(left: Any, right: Any, t: _T, resolve: Resolver) -> tuple[bool, _Fi
         rm = right if isinstance(right, dict) else {}
         out: _FieldSet | None = None
         for key, rv in rm.items():
-            member, below = _changed(lm.get(key, MISSING), rv, _child(t, key, resolve), resolve)
+            if key not in lm and isinstance(rv, _SCALARS):
+                member, below = True, None  # a new leaf: no type to look up, nothing below
+            else:
+                member, below = _changed(lm.get(key, MISSING), rv, _child(t, key, resolve), resolve)
             out = _put(out, (_F, key), member, below)
         return False, out
     if kind == "list" and t.list_kind[0] != "atomic" and not both_empty:
         return False, _changed_list(left, right, t, resolve)
     return not _equal(left, right), None
+
+
+# Values that are leaves whatever their schema says (null included).
+_SCALARS = (str, int, float, type(None))
 
 
 def _added_below(v: Any, t: _T, resolve: Resolver) -> _FieldSet | None:
@@ -988,6 +995,8 @@ def _added_below(v: Any, t: _T, resolve: Resolver) -> _FieldSet | None:
         for key, child in v.items():
             pe = (_F, key)
             out.members.add(pe)
+            if isinstance(child, _SCALARS):
+                continue  # a leaf: no type to look up, nothing below
             below = _added_below(child, _child(t, key, resolve), resolve)
             if below is not None:
                 out.children[pe] = below
