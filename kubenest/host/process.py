@@ -200,6 +200,32 @@ def qos_class(pod: Obj) -> str:
 # -- containers ----------------------------------------------------------------------------------------------
 
 
+async def read_fd(fd: int) -> AsyncIterator[bytes]:
+    """Chunks read from a non-blocking file descriptor (a pty's master side) until EOF or an error
+    (a pty whose other side closed answers EIO)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, _CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        queue.put_nowait(data)
+        if not data:
+            loop.remove_reader(fd)
+
+    loop.add_reader(fd, readable)
+    try:
+        while data := await queue.get():
+            yield data
+    finally:
+        with contextlib.suppress(Exception):
+            loop.remove_reader(fd)
+
+
 @dataclass
 class Container:
     """The runtime state of one container of a pod."""
@@ -927,31 +953,9 @@ class ProcessRuntime:
                 emit(stream, data)
 
         async def read_pty(fd: int) -> None:
-            loop = asyncio.get_running_loop()
-            queue: asyncio.Queue[bytes] = asyncio.Queue()
             os.set_blocking(fd, False)
-
-            def readable() -> None:
-                try:
-                    data = os.read(fd, _CHUNK)
-                except BlockingIOError:
-                    return
-                except OSError:
-                    data = b""
-                queue.put_nowait(data)
-                if not data:
-                    loop.remove_reader(fd)
-
-            loop.add_reader(fd, readable)
-            try:
-                while True:
-                    data = await queue.get()
-                    if not data:
-                        return
-                    emit(STDOUT, data)
-            finally:
-                with contextlib.suppress(Exception):
-                    loop.remove_reader(fd)
+            async for data in read_fd(fd):
+                emit(STDOUT, data)
 
         if c.pty >= 0:
             return p.spawn(read_pty(c.pty))
@@ -1487,31 +1491,8 @@ class _ProcSession:
 
     async def output(self) -> AsyncIterator[tuple[int, bytes]]:
         if self.master >= 0:
-            loop = asyncio.get_running_loop()
-            queue: asyncio.Queue[bytes] = asyncio.Queue()
-            fd = self.master
-
-            def readable() -> None:
-                try:
-                    data = os.read(fd, _CHUNK)
-                except BlockingIOError:
-                    return
-                except OSError:
-                    data = b""
-                queue.put_nowait(data)
-                if not data:
-                    loop.remove_reader(fd)
-
-            loop.add_reader(fd, readable)
-            try:
-                while True:
-                    data = await queue.get()
-                    if not data:
-                        return
-                    yield STDOUT, data
-            finally:
-                with contextlib.suppress(Exception):
-                    loop.remove_reader(fd)
+            async for data in read_fd(self.master):
+                yield STDOUT, data
             return
         queue2: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
 

@@ -1203,13 +1203,19 @@ class Syncer:
                 self.enqueue(self.nodes_up, (cluster, "", node))
             pods.add(hname)
 
+    @staticmethod
+    def _relisted(plural: str, items: list[Obj], known: dict[str, Obj],
+                  handle: Callable[[str, str, Obj], None]) -> None:
+        """A (re)list of a cluster-scoped host resource: what is gone was DELETED, the rest MODIFIED."""
+        names = {o["metadata"]["name"] for o in items}
+        for name in [n for n in known if n not in names]:
+            handle(plural, "DELETED", known[name])
+        for o in items:
+            handle(plural, "MODIFIED", o)
+
     def _on_node(self, plural: str, type_: str, obj: Obj) -> None:
         if type_ == "SYNC":
-            names = {o["metadata"]["name"] for o in obj["items"]}
-            for name in [n for n in self.host_nodes if n not in names]:
-                self._on_node(plural, "DELETED", self.host_nodes[name])
-            for o in obj["items"]:
-                self._on_node(plural, "MODIFIED", o)
+            self._relisted(plural, obj["items"], self.host_nodes, self._on_node)
             return
         name = obj["metadata"]["name"]
         if type_ == "DELETED":
@@ -1227,11 +1233,7 @@ class Syncer:
 
     def _on_storage_class(self, plural: str, type_: str, obj: Obj) -> None:
         if type_ == "SYNC":
-            names = {o["metadata"]["name"] for o in obj["items"]}
-            for name in [n for n in self.host_storage_classes if n not in names]:
-                self._on_storage_class(plural, "DELETED", self.host_storage_classes[name])
-            for o in obj["items"]:
-                self._on_storage_class(plural, "MODIFIED", o)
+            self._relisted(plural, obj["items"], self.host_storage_classes, self._on_storage_class)
             return
         name = obj["metadata"]["name"]
         if type_ == "DELETED":
