@@ -11,6 +11,7 @@ import gc as pygc
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
@@ -193,7 +194,7 @@ class Server:
         )
         # uvicorn captures SIGINT/SIGTERM itself when serving from the main thread; in a thread it leaves
         # signals alone, which is what embedding (tests, benchmarks) needs.
-        self._uvicorn = uvicorn.Server(config)
+        self._uvicorn = _Uvicorn(config, self._wind_down)
         self.write_admin_kubeconfig()
         task = asyncio.create_task(self._uvicorn.serve(sockets=[sock]))
         while not self._uvicorn.started and not task.done():
@@ -209,9 +210,27 @@ class Server:
                 await self.embedded.close()
             self.store.close()
 
-    def stop(self) -> None:
+    def _wind_down(self) -> None:
+        """Before connections are drained: end the watch streams and stop the controllers and the syncer
+        (whose own watches run on this server), so every request can finish within the grace period."""
         self.syncer.halt()
         self.controllers.stop()
         self.store.close_watches()
+
+    def stop(self) -> None:
+        self._wind_down()
         if self._uvicorn is not None:
             self._uvicorn.should_exit = True
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn, winding kubenest down first however the shutdown began (Ctrl-C, SIGTERM or `stop()`):
+    open watches would otherwise hold their connections until uvicorn cancels them with a traceback each."""
+
+    def __init__(self, config: uvicorn.Config, wind_down: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._wind_down = wind_down
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._wind_down()
+        await super().shutdown(sockets)
