@@ -72,7 +72,12 @@ def test_up_prints_where_to_connect_and_writes_a_kubeconfig(tmp_path: object) ->
         with up.client() as c:
             assert c.get(up.base + "/api/v1/namespaces").status_code == 200
     finally:
+        started = time.monotonic()
         assert up.stop() == 0
+    # Ctrl-C is quiet and quick, with the syncer's and the host's watches open on this very server.
+    assert time.monotonic() - started < 5
+    stderr = up.proc.stderr.read() if up.proc.stderr else ""
+    assert "Traceback" not in stderr and "graceful shutdown exceeded" not in stderr, stderr
 
 
 def test_restart_keeps_all_data(tmp_path: object) -> None:
