@@ -147,6 +147,33 @@ def _equal(a: Any, b: Any) -> bool:
     return a is None and b is None
 
 
+_SORT_KEYS = orjson.OPT_SORT_KEYS
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether a and b are the same JSON value up to map key order (so comparing them finds nothing).
+
+    A cheap test before walking two values: `==` runs in C but holds True == 1, so equal containers
+    are confirmed by their encodings. False means "walk them", not "they differ". A NaN is not equal
+    to itself for `_equal`, but JSON cannot carry one, so it is not looked for here.
+    """
+    kind = type(a)
+    if kind is float:
+        return False  # left to `_equal`
+    if a is b:
+        return True
+    if kind is not type(b) or a != b:
+        return False
+    if kind is not dict and kind is not list:
+        return True  # equal strings, ints, booleans
+    try:
+        return orjson.dumps(a) == orjson.dumps(b) or (
+            orjson.dumps(a, option=_SORT_KEYS) == orjson.dumps(b, option=_SORT_KEYS)
+        )
+    except TypeError:  # integers past 64 bits, non-string keys: walk them
+        return False
+
+
 def _vkey(v: Any) -> tuple[Any, ...]:
     """A hashable key whose tuple order is value.Compare's: numbers < strings < bools < lists < maps < null."""
     if v is None:
@@ -342,16 +369,21 @@ def _path_str(path: Sequence[PathElement]) -> str:
 class _FieldSet:
     """A fieldpath.Set: members owned at this level, and child sets below path elements.
 
-    Sets returned by the operations share subtrees, so only freshly built sets are inserted into.
+    Sets returned by the operations share subtrees, and an operation that changes nothing returns
+    its operand itself, so only freshly built sets are inserted into. `src` is the FieldsV1 a set
+    was decoded from when `to_json` writes exactly that (with "." first where the set is a member's
+    child): encoding reuses it, so an update encodes only the entries, and the parts of them, it
+    changed.
     """
 
-    __slots__ = ("members", "children")
+    __slots__ = ("members", "children", "src")
 
     def __init__(
         self, members: set[PathElement] | None = None, children: dict[PathElement, _FieldSet] | None = None
     ):
         self.members: set[PathElement] = members if members is not None else set()
         self.children: dict[PathElement, _FieldSet] = children if children is not None else {}
+        self.src: dict[str, Any] | None = None
 
     def insert(self, path: Sequence[PathElement]) -> None:
         # The empty path is the whole object, which nobody owns.
@@ -359,10 +391,12 @@ class _FieldSet:
             return
         node = self
         for pe in path[:-1]:
+            node.src = None
             child = node.children.get(pe)
             if child is None:
                 child = node.children[pe] = _FieldSet()
             node = child
+        node.src = None
         node.members.add(path[-1])
 
     def has(self, path: Sequence[PathElement]) -> bool:
@@ -378,16 +412,33 @@ class _FieldSet:
         return not self.members and not self.children
 
     def union(self, other: _FieldSet) -> _FieldSet:
+        if other is self or other.empty():
+            return self
+        if self.empty():
+            return other
         children = dict(self.children)
+        mine = other.members <= self.members  # whether the union is self
+        theirs = self.members <= other.members  # whether it is other
         for pe, child in other.children.items():
-            mine = children.get(pe)
-            children[pe] = child if mine is None else mine.union(child)
+            own = children.get(pe)
+            if own is None:
+                children[pe] = child
+                mine = False
+                continue
+            both = children[pe] = own.union(child)
+            mine = mine and both is own
+            theirs = theirs and both is child
+        if mine:
+            return self
+        if theirs and len(children) == len(other.children):
+            return other
         return _FieldSet(self.members | other.members, children)
 
     def intersection(self, other: _FieldSet) -> _FieldSet:
+        small, large = (self, other) if len(self.children) <= len(other.children) else (other, self)
         children = {}
-        for pe, child in self.children.items():
-            theirs = other.children.get(pe)
+        for pe, child in small.children.items():
+            theirs = large.children.get(pe)
             if theirs is not None:
                 both = child.intersection(theirs)
                 if not both.empty():
@@ -396,31 +447,52 @@ class _FieldSet:
 
     def difference(self, other: _FieldSet) -> _FieldSet:
         """Leaf difference: a parent minus its child stays; members go only when other has them."""
-        children = {}
-        for pe, child in self.children.items():
-            theirs = other.children.get(pe)
-            if theirs is None:
-                children[pe] = child
+        children: dict[PathElement, _FieldSet] | None = None  # copied at the first change
+        for pe, theirs in other.children.items():
+            child = self.children.get(pe)
+            if child is None:
+                continue
+            rest = child.difference(theirs)
+            if rest is child and not rest.empty():
+                continue
+            if children is None:
+                children = dict(self.children)
+            if rest.empty():
+                del children[pe]
             else:
-                rest = child.difference(theirs)
-                if not rest.empty():
-                    children[pe] = rest
-        return _FieldSet(self.members - other.members, children)
+                children[pe] = rest
+        return self._rebuilt(other.members, children)
 
     def recursive_difference(self, other: _FieldSet) -> _FieldSet:
         """Difference that also drops everything below a member of other."""
-        children = {}
-        for pe, child in self.children.items():
-            if pe in other.members:
+        children: dict[PathElement, _FieldSet] | None = None
+        for pe in other.members:
+            if pe in self.children:
+                if children is None:
+                    children = dict(self.children)
+                del children[pe]
+        for pe, theirs in other.children.items():
+            child = self.children.get(pe)
+            if child is None or pe in other.members:
                 continue
-            theirs = other.children.get(pe)
-            if theirs is None:
-                children[pe] = child
+            rest = child.recursive_difference(theirs)
+            if rest is child and not rest.empty():
+                continue
+            if children is None:
+                children = dict(self.children)
+            if rest.empty():
+                del children[pe]
             else:
-                rest = child.recursive_difference(theirs)
-                if not rest.empty():
-                    children[pe] = rest
-        return _FieldSet(self.members - other.members, children)
+                children[pe] = rest
+        return self._rebuilt(other.members, children)
+
+    def _rebuilt(self, drop: set[PathElement], children: dict[PathElement, _FieldSet] | None) -> _FieldSet:
+        # self without the members in drop and with `children` (None: self's), or self if that is all.
+        if self.members.isdisjoint(drop):
+            if children is None:
+                return self
+            return _FieldSet(set(self.members), children)
+        return _FieldSet(self.members - drop, dict(self.children) if children is None else children)
 
     def paths(self, prefix: Path = ()) -> Iterator[Path]:
         """Every member path, in upstream's order: this level's members, then each child's subtree."""
@@ -431,38 +503,98 @@ class _FieldSet:
 
     def to_json(self) -> dict[str, Any]:
         """FieldsV1, keys in structured-merge-diff's order, "." first where a parent is also owned."""
+        src = self.src
+        if src is not None and "." not in src:
+            return src
         out: dict[str, Any] = {}
+        members = self.members
         children = self.children
-        for pe in sorted(self.members | children.keys() if children else self.members):
-            key = "f:" + pe[1] if pe[0] == _F else _pe_json(pe)
+        for pe in sorted(members | children.keys() if children else members):
+            key = "f:" + pe[1] if pe[0] == _F else _pe_key(pe)
             child = children.get(pe)
             if child is None:
                 out[key] = {}
                 continue
-            inner: dict[str, Any] = {".": {}} if pe in self.members else {}
+            member = pe in members
+            src = child.src
+            if src is not None and ("." in src) == member:
+                out[key] = src
+                continue
+            inner: dict[str, Any] = {".": {}} if member else {}
             inner.update(child.to_json())
             out[key] = inner
         return out
 
     @staticmethod
     def from_json(obj: Any) -> _FieldSet:
-        found, _ = _read_fields(obj)
+        found, _, _ = _read_fields(obj)
         return found if found is not None else _FieldSet()
 
 
-def _read_fields(obj: Any) -> tuple[_FieldSet | None, bool]:
+# FieldsV1 keys read before, most of them the same in every object of a kind (f:spec, k:{"name":"app"}):
+# the path element each stands for, and whether `_pe_json` spells that element so.
+_KEYS_READ: dict[str, tuple[PathElement | None, bool]] = {}
+
+
+def _read_key(key: str) -> tuple[PathElement | None, bool]:
+    hit = _KEYS_READ.get(key)
+    if hit is None:
+        pe = _pe_parse(key)
+        hit = (pe, pe is not None and _pe_json(pe) == key)
+        if len(_KEYS_READ) >= 32768:
+            _KEYS_READ.clear()
+        _KEYS_READ[key] = hit
+    return hit
+
+
+# The other way, for elements whose values are strings, integers, booleans or null: a float key
+# equals an integer one (1.0 == 1) but may be spelled differently, so those are not kept.
+_KEYS_WRITTEN: dict[PathElement, str] = {}
+
+
+def _pe_key(pe: PathElement) -> str:
+    rank, payload = pe
+    if rank == _K:
+        plain = all(vk[0] in (1, 2, 5) or (vk[0] == 0 and type(vk[1]) is int) for _, vk in payload)
+    elif rank == _V:
+        plain = payload[0] in (1, 2, 5) or (payload[0] == 0 and type(payload[1]) is int)
+    else:
+        return _pe_json(pe)
+    if not plain:
+        return _pe_json(pe)
+    key = _KEYS_WRITTEN.get(pe)
+    if key is None:
+        key = _pe_json(pe)
+        if len(_KEYS_WRITTEN) >= 32768:
+            _KEYS_WRITTEN.clear()
+        _KEYS_WRITTEN[pe] = key
+    return key
+
+
+def _read_fields(obj: Any) -> tuple[_FieldSet | None, bool, bool]:
+    """The set below obj, whether obj's place is itself a member, and whether obj is exactly the JSON
+    `to_json` writes for that (then kept as the set's `src`)."""
     if not isinstance(obj, dict):
         raise ValueError("fieldsV1 must be a JSON object")
     children: _FieldSet | None = None
     is_member = False
+    exact = True
+    last: PathElement | None = None
     for key, value in obj.items():
         if key == ".":
             is_member = True
+            if last is not None or type(value) is not dict or value:
+                exact = False  # written first, as {}
             continue
-        pe = _pe_parse(key)
+        pe, spelled = _read_key(key)
         if pe is None:
+            exact = False
             continue
-        grandchildren, child_is_member = _read_fields(value)
+        if not spelled or (last is not None and not last < pe):
+            exact = False  # spelled otherwise, out of order or repeated
+        last = pe
+        grandchildren, child_is_member, child_exact = _read_fields(value)
+        exact = exact and child_exact
         if child_is_member or grandchildren is not None:
             children = children if children is not None else _FieldSet()
         if child_is_member:
@@ -473,8 +605,11 @@ def _read_fields(obj: Any) -> tuple[_FieldSet | None, bool]:
             mine = children.children.get(pe)
             children.children[pe] = grandchildren if mine is None else mine.union(grandchildren)
     if children is None:
-        is_member = True
-    return children, is_member
+        # A leaf, written {}.
+        return None, True, exact and not obj
+    if exact:
+        children.src = obj
+    return children, is_member, exact
 
 
 def _set_of(*paths: Sequence[str]) -> _FieldSet:
@@ -887,6 +1022,10 @@ class _Comparison:
 
 def _compare(left: Any, right: Any, t: _T, resolve: Resolver, path: Path, c: _Comparison) -> None:
     """typed.Compare: what right added, modified and removed relative to left."""
+    if _same_value(left, right):
+        # Most of an updated object is what it was (all but status on a status write): nothing to
+        # record there, so it is not walked.
+        return
     kind = _pair_kind(t, left, right)
     both_empty = _is_empty(left) and _is_empty(right)
     if kind == "map" and not _map_atomic(t) and not both_empty:
@@ -904,7 +1043,7 @@ def _compare(left: Any, right: Any, t: _T, resolve: Resolver, path: Path, c: _Co
             c.added.insert(path)
         elif right is MISSING:
             c.removed.insert(path)
-        elif not _equal(left, right):
+        elif left != right or not _equal(left, right):  # `!=` settles most in C; _equal is stricter
             c.modified.insert(path)
         return
     # A granular container that appears or disappears is itself added or removed.
@@ -1379,10 +1518,30 @@ def _decode(entries: Any) -> _Managed:
         )
         fields = entry.get("fieldsV1")
         managed.fields[mid] = _VersionedSet(
-            _FieldSet.from_json(fields if fields is not None else {}), api_version, operation == "Apply"
+            _decoded_fields(fields if fields is not None else {}), api_version, operation == "Apply"
         )
         managed.times[mid] = entry.get("time")
     return managed
+
+
+# Decoded FieldsV1 by their JSON: the entries of objects made from one template (the pods of a
+# ReplicaSet, their scheduler and kubelet entries) are mostly the same, and sets are never changed
+# in place, so one decoded set serves them all. Cleared when full.
+_DECODED: dict[bytes, _FieldSet] = {}
+
+
+def _decoded_fields(fields: Any) -> _FieldSet:
+    try:
+        text = orjson.dumps(fields)
+    except TypeError:  # not JSON (non-string keys): decode raises what it raises
+        return _FieldSet.from_json(fields)
+    found = _DECODED.get(text)
+    if found is None:
+        found = _FieldSet.from_json(fields)
+        if len(_DECODED) >= 256:
+            _DECODED.clear()
+        _DECODED[text] = found
+    return found
 
 
 def _decode_or_empty(entries: Any) -> _Managed:
