@@ -7,6 +7,7 @@ import json
 import random
 from typing import Any
 
+import orjson
 import pytest
 
 from kubenest.api import schema
@@ -20,6 +21,7 @@ from kubenest.api.apply import (
     server_side_apply,
     track_update,
 )
+from tests.unit import apply_reference
 
 T1 = "2024-05-01T10:00:00Z"
 T2 = "2024-05-01T11:00:00Z"
@@ -751,3 +753,286 @@ def test_create_of_a_deployment_records_containers_ports_and_env_by_key(s: schem
         },
     }
     assert json.dumps(entry(obj, "kubectl-create")["fieldsV1"]) == json.dumps(expected)
+
+
+# -- the update fast paths: the same managedFields as the previous algorithm ----------------------------
+
+_WIDGET_CRD: dict[str, Any] = {
+    "type": "object",
+    "x-kubernetes-group-version-kind": [{"group": "example.com", "version": "v1", "kind": "Widget"}],
+    "properties": {
+        "apiVersion": {"type": "string"},
+        "kind": {"type": "string"},
+        "metadata": {"type": "object"},
+        "spec": {
+            "type": "object",
+            "properties": {
+                "size": {"type": "integer"},
+                "enabled": {"type": "boolean"},
+                "config": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                "selector": {"type": "object", "x-kubernetes-map-type": "atomic",
+                             "additionalProperties": {"type": "string"}},
+                "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+                "args": {"type": "array", "items": {"type": "string"}},
+                "items": {
+                    "type": "array",
+                    "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["id", "port"],
+                    "items": {"type": "object", "properties": {
+                        "id": {"type": "string"}, "port": {"type": "integer"}, "v": {"type": "integer"},
+                        "labels": {"type": "object", "additionalProperties": {"type": "string"}}}},
+                },
+            },
+        },
+        "status": {
+            "type": "object",
+            "properties": {
+                "phase": {"type": "string"},
+                "conditions": {"type": "array", "x-kubernetes-list-type": "map",
+                               "x-kubernetes-list-map-keys": ["type"],
+                               "items": {"type": "object", "properties": {
+                                   "type": {"type": "string"}, "status": {"type": "string"}}}},
+            },
+        },
+    },
+}
+
+
+def _running_pod() -> dict[str, Any]:
+    when = "2024-05-01T10:00:00Z"
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "default", "labels": {"app": "web"}, "finalizers": ["x/y"]},
+        "spec": {"containers": [{"name": "app", "image": "nginx", "ports": [{"containerPort": 80}],
+                                 "env": [{"name": "A", "value": "1"}]}],
+                 "tolerations": [{"key": "k", "operator": "Exists"}]},
+        "status": {
+            "phase": "Running", "podIP": "10.1.0.5", "podIPs": [{"ip": "10.1.0.5"}], "startTime": when,
+            "conditions": [{"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": when}
+                           for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
+            "containerStatuses": [{"name": "app", "ready": True, "restartCount": 0,
+                                   "state": {"running": {"startedAt": when}}}],
+        },
+    }
+
+
+def _changed_value(v: Any, node: dict[str, Any], resolve: Any, rng: random.Random, depth: int) -> Any:
+    """v with some places changed: leaves (also to an equal value of another type), keys and list items
+    added, removed, duplicated or reordered. What is left alone is shared with v, or sometimes an equal copy."""
+    node = resolve(node)
+    if isinstance(v, dict) and depth < 8:
+        props = node.get("properties") or {}
+        extra = node.get("additionalProperties")
+        extra = extra if isinstance(extra, dict) else {}
+        out = dict(v)
+        for key in list(out):
+            roll = rng.random()
+            if roll < 0.08:
+                del out[key]
+            elif roll < 0.4:
+                out[key] = _changed_value(out[key], props.get(key, extra), resolve, rng, depth + 1)
+            elif roll < 0.5:
+                out[key] = copy.deepcopy(out[key])
+        if props and rng.random() < 0.3:
+            key = rng.choice(sorted(props))
+            out[key] = _random_value(props[key], resolve, rng, depth + 1)
+        if rng.random() < 0.1:
+            out[rng.choice(["a0", "b1", "web2"])] = _random_value(extra, resolve, rng, depth + 1)
+        if rng.random() < 0.15:
+            out = dict(reversed(list(out.items())))
+        return out
+    if isinstance(v, list) and depth < 8:
+        items = list(v)
+        item_node = node.get("items") or {}
+        for i in range(len(items)):
+            roll = rng.random()
+            if roll < 0.4:
+                items[i] = _changed_value(items[i], item_node, resolve, rng, depth + 1)
+            elif roll < 0.5:
+                items[i] = copy.deepcopy(items[i])
+        roll = rng.random()
+        if items and roll < 0.15:
+            del items[rng.randrange(len(items))]
+        elif roll < 0.35:
+            items.insert(rng.randint(0, len(items)), _random_value(item_node, resolve, rng, depth + 1))
+        elif items and roll < 0.4:
+            items.append(copy.deepcopy(rng.choice(items)))
+        elif roll < 0.5:
+            items.reverse()
+        return items
+    roll = rng.random()
+    if isinstance(v, bool) and roll < 0.5:
+        return int(v)  # equal for Python, not for the comparison
+    if isinstance(v, int) and not isinstance(v, bool) and roll < 0.5:
+        return rng.choice([float(v), v == 1, v])
+    return _random_value(node, resolve, rng, depth + 1)
+
+
+def _sent_managed_fields(entries: Any, rng: random.Random) -> Any:
+    """What an update request carries as managedFields: usually what it read, sometimes not."""
+    roll = rng.random()
+    if roll < 0.45 or not isinstance(entries, list):
+        return copy.deepcopy(entries)
+    if roll < 0.55:
+        return entries  # the stored list itself
+    if roll < 0.62:
+        return MISSING_SENT
+    if roll < 0.64:
+        return rng.choice([[], [{}]])
+    if roll < 0.68:
+        return [{"manager": "x", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:spec": 1}}]
+    sent = copy.deepcopy(entries)
+    if not sent:
+        return sent
+    e = rng.choice(sent)
+    roll = rng.random()
+    if roll < 0.2 and isinstance(e, dict):
+        e["manager"] = "renamed"
+    elif roll < 0.3:
+        sent.reverse()
+    elif isinstance(e, dict) and isinstance(e.get("fieldsV1"), dict):
+        _respell(e["fieldsV1"], rng)
+    return sent
+
+
+MISSING_SENT = object()
+
+
+def _respell(fields: dict[str, Any], rng: random.Random) -> None:
+    """Write FieldsV1 otherwise than kube would: key order, "." last or with a value, {".": {}} for {},
+    keys spelled with spaces or fields in another order (also beside their usual spelling), unknown keys."""
+    nodes = [fields]
+    for node in nodes:
+        nodes.extend(v for v in node.values() if isinstance(v, dict))
+    spellable = [(node, key) for node in nodes for key in node if key[:2] in ("k:", "v:")]
+    for _ in range(rng.randint(1, 3)):
+        node = rng.choice(nodes)
+        keys = [k for k in node if k != "."]
+        key = rng.choice(keys) if keys else "."
+        roll = rng.random()
+        if roll < 0.2 and len(node) > 1:
+            items = list(node.items())
+            node.clear()
+            node.update(reversed(items))
+        elif roll < 0.3 and "." in node:
+            node["."] = node.pop(".") if rng.random() < 0.5 else {"f:x": {}}
+        elif roll < 0.4 and keys and node[key] == {}:
+            node[key] = {".": {}}
+        elif roll < 0.7 and spellable:
+            node, key = rng.choice(spellable)
+            if key not in node:
+                continue
+            body = json.loads(key[2:])
+            if isinstance(body, dict):
+                body = dict(reversed(list(body.items())))
+            spelled = key[:2] + json.dumps(body)
+            node[spelled] = node[key] if rng.random() < 0.5 else node.pop(key)
+        elif roll < 0.85:
+            node["z:unknown"] = {}
+        elif keys and isinstance(node[key], dict):
+            node[key] = {"f:extra": {}, **node[key]}
+
+
+def _update_both(old: dict[str, Any] | None, new: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """track_update and the previous algorithm on `new` (metadata copied, the rest shared with old)."""
+    before = orjson.dumps(old)
+    ours, theirs = dict(new), dict(new)
+    if isinstance(new.get("metadata"), dict):
+        ours["metadata"], theirs["metadata"] = dict(new["metadata"]), dict(new["metadata"])
+    track_update(old, ours, *args, **kwargs)
+    apply_reference.track_update(old, theirs, *args, **kwargs)
+    assert orjson.dumps(ours) == orjson.dumps(theirs), (args, kwargs)
+    assert orjson.dumps(old) == before
+    return ours
+
+
+def test_update_managed_fields_match_the_previous_algorithm_byte_for_byte(s: schema.Schemas) -> None:
+    # Updates skip equal subtrees, reuse decoded FieldsV1 and share decoded entries; the previous
+    # algorithm (tests/unit/apply_reference.py) walked and re-encoded everything. Chains of updates
+    # by several managers (the same one again, more than ten, appliers among them), status writes
+    # that share all but status with the stored object, sent managedFields kept, dropped, reset or
+    # spelled otherwise, on random objects of several kinds and a custom resource.
+    rng = random.Random(11)
+    kinds = [("", "v1", "Pod", True), ("apps", "v1", "Deployment", True), ("", "v1", "ConfigMap", False),
+             ("", "v1", "Service", True), ("apps", "v1", "StatefulSet", True), ("", "v1", "Endpoints", False),
+             ("networking.k8s.io", "v1", "NetworkPolicy", False), ("batch", "v1", "CronJob", True)]
+    for i in range(600):
+        if i % 9 == 8:
+            node, resolve, api_version, has_status = _WIDGET_CRD, schema.identity, "example.com/v1", True
+            kind = "Widget"
+        else:
+            group, version, kind, has_status = kinds[i % len(kinds)]
+            found = s.for_kind(group, version, kind)
+            assert found is not None
+            node, resolve, api_version = found, s.resolve, f"{group}/{version}".lstrip("/")
+        if i % 13 == 0:
+            obj = _running_pod() if kind == "Pod" else deployment() if kind == "Deployment" else {}
+        else:
+            obj = _random_value(node, resolve, rng, 0)
+        obj = obj if isinstance(obj, dict) else {}
+        obj["apiVersion"], obj["kind"] = api_version, kind
+        meta = obj["metadata"] = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta["name"], meta["uid"], meta["labels"] = "o", "uid-1", {"app": "web"}
+        live: dict[str, Any] = copy.deepcopy(obj)
+        if rng.random() < 0.3:
+            try:
+                live = server_side_apply(None, obj, "applier", False, node, resolve, api_version, T1)
+                live["metadata"]["uid"] = "uid-1"
+            except ApplyError:
+                pass
+        if "managedFields" not in live["metadata"]:
+            live = _update_both(None, live, "creator", node, resolve, api_version, T1)
+            live["metadata"]["uid"] = "uid-1"
+        steps = rng.choice([3, 4, 5, 14])
+        for step in range(steps):
+            status = has_status and rng.random() < 0.4
+            base = {k: v for k, v in live.items() if k != "metadata"}
+            quiet = steps > 10 and not status and rng.random() < 0.8  # a label each: managers pile up
+            changed = base if quiet else _changed_value(base, node, resolve, rng, 0)
+            new = dict(live)
+            if status:
+                new["status"] = changed.get("status")
+                if new["status"] is None:
+                    del new["status"]
+            else:
+                new = {**changed, "metadata": live["metadata"]}
+                if has_status and "status" in live:
+                    new["status"] = live["status"]
+            meta = dict(live["metadata"])
+            if not status:
+                meta = _changed_value(meta, {}, resolve, rng, 0) if rng.random() < 0.3 and not quiet else meta
+                meta["uid"] = "uid-1"
+                if quiet:
+                    labels = meta.get("labels")
+                    meta["labels"] = {**(labels if isinstance(labels, dict) else {}), f"l{step}": "x"}
+                entries = live["metadata"].get("managedFields")
+                sent = copy.deepcopy(entries) if quiet else _sent_managed_fields(entries, rng)
+                if sent is MISSING_SENT:
+                    meta.pop("managedFields", None)
+                else:
+                    meta["managedFields"] = sent
+            new["metadata"] = meta
+            manager = rng.choice(["kubelet", "kubectl-edit", "kube-controller-manager"])
+            if rng.random() < (0.7 if steps > 10 else 0.25):
+                manager = f"m{step}"  # past ten update managers the oldest are folded together
+            reset = [("spec",)] if status else [("status",)] if has_status else []
+            live = _update_both(live, new, manager, node, resolve, api_version, f"2024-05-01T10:{step:02d}:00Z",
+                                "status" if status else "", reset_fields=reset)
+
+
+def test_set_values_equal_as_numbers_keep_their_own_spelling() -> None:
+    # 0 == -0.0 and 10**21 == 1e21 in Python, but kube writes v:0, v:-0, v:1000000000000000000000 and
+    # v:1e+21 (and k:{..."port":-0}): keys written before for one must not be reused for the other.
+    for first, second in (([0, 10**21], [-0.0, 1e21]), ([-0.0, 1e21], [0, 10**21])):
+        fields = []
+        for tags in (first, second):
+            obj = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+                   "spec": {"tags": tags, "items": [{"id": "a", "port": tags[0]}]}}
+            theirs = copy.deepcopy(obj)
+            track_update(None, obj, "m", _WIDGET_CRD, schema.identity, "example.com/v1", T1)
+            apply_reference.track_update(None, theirs, "m", _WIDGET_CRD, schema.identity, "example.com/v1", T1)
+            assert obj == theirs
+            spec = obj["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
+            fields.append(sorted(spec["f:tags"]) + sorted(spec["f:items"]))
+        assert fields[0] != fields[1], fields
