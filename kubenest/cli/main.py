@@ -25,10 +25,19 @@ from kubenest.cli.api import (
     user_kubeconfig_path,
 )
 from kubenest.server.runtime import Server, ServerConfig, default_home
+from kubenest.syncer.hostclient import load_kubeconfig as load_host_kubeconfig
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     data_dir = os.path.abspath(args.data_dir or default_home())
+    if args.host_kubeconfig:
+        try:
+            load_host_kubeconfig(args.host_kubeconfig, args.host_context)
+        except (OSError, ValueError) as e:
+            print(f"kubenest: cannot use --host-kubeconfig {args.host_kubeconfig}: {e}. Give the kubeconfig of "
+                  "the cluster that should run the pods, or leave the option out for the embedded host.",
+                  file=sys.stderr)
+            return 1
     config = ServerConfig(data_dir=data_dir, address=args.address, port=args.port, log_level=args.log_level,
                           host_kubeconfig=args.host_kubeconfig, host_context=args.host_context,
                           pod_api_address=args.pod_api_address, simulated_nodes=args.simulated_nodes,

@@ -82,7 +82,14 @@ class KubeconfigCredentials:
 def load_kubeconfig(path: str, context: str | None = None) -> KubeconfigCredentials:
     """Server URL, TLS context and auth headers of `context` (default: current) in the kubeconfig at `path`."""
     with open(path) as f:
-        cfg = yaml.safe_load(f) or {}
+        try:
+            cfg = yaml.safe_load(f) or {}
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" (invalid YAML at line {mark.line + 1})" if mark is not None else " (invalid YAML)"
+            raise ValueError(f"{path} is not a kubeconfig{where}") from None
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{path} is not a kubeconfig")
     base = os.path.dirname(os.path.abspath(path))
     name = context or cfg.get("current-context")
     if not name:

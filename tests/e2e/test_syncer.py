@@ -616,6 +616,23 @@ def test_kubenest_up_with_host_kubeconfig_and_context(bins_kubectl: str, tmp_pat
         stop(host)
 
 
+def test_kubenest_up_refuses_a_host_kubeconfig_it_cannot_use(tmp_path: Any) -> None:
+    broken = tmp_path / "broken.kubeconfig"
+    broken.write_text("clusters: [\n")
+    empty = tmp_path / "empty.kubeconfig"
+    empty.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [],
+                                     "contexts": []}))
+    for path, extra, why in ((tmp_path / "missing.kubeconfig", [], "No such file"),
+                             (broken, [], "is not a kubeconfig (invalid YAML at line 2)"),
+                             (empty, ["--host-context", "nope"], "no context named 'nope'")):
+        proc = subprocess.run([sys.executable, "-m", "kubenest", "up", "--data-dir", str(tmp_path / "data"),
+                               "--port", str(free_port()), "--host-kubeconfig", str(path), *extra],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.startswith(f"kubenest: cannot use --host-kubeconfig {path}: ") and why in proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
 def test_endpoints_ingress_network_policy_claims_and_storage_classes(env: Env) -> None:
     embedded_only(env)
     env.run(env.host_kubeconfig, "apply", "-f", "-", context=env.host_context, input=json.dumps(
