@@ -1053,9 +1053,10 @@ def _compare(left: Any, right: Any, t: _T, resolve: Resolver, path: Path, c: _Co
         c.removed.insert(path)
 
 
-def _compare_list(left: Any, right: Any, t: _T, resolve: Resolver, path: Path, c: _Comparison) -> None:
-    _, keys = _list_kind(t)
-    item_t = _item(t, resolve)
+def _items_by_path(left: Any, right: Any, keys: tuple[str, ...], item_t: _T, resolve: Resolver
+                   ) -> tuple[list[PathElement], dict[PathElement, list[Any]], dict[PathElement, list[Any]]]:
+    """The items of two versions of a list by path element (duplicates kept together), and every path
+    element in order: the left's first, then those only the right has. Items without one are skipped."""
     order: list[PathElement] = []
     lvalues: dict[PathElement, list[Any]] = {}
     rvalues: dict[PathElement, list[Any]] = {}
@@ -1071,6 +1072,13 @@ def _compare_list(left: Any, right: Any, t: _T, resolve: Resolver, path: Path, c
             values[pe] = [item]
             if values is lvalues or pe not in lvalues:
                 order.append(pe)
+    return order, lvalues, rvalues
+
+
+def _compare_list(left: Any, right: Any, t: _T, resolve: Resolver, path: Path, c: _Comparison) -> None:
+    _, keys = _list_kind(t)
+    item_t = _item(t, resolve)
+    order, lvalues, rvalues = _items_by_path(left, right, keys, item_t, resolve)
     for pe in order:
         lv = lvalues.get(pe, [])
         rv = rvalues.get(pe, [])
@@ -1149,21 +1157,7 @@ def _changed_list(left: Any, right: Any, t: _T, resolve: Resolver) -> _FieldSet 
     """`_compare_list`'s additions and modifications."""
     keys = t.list_kind[1]
     item_t = _item(t, resolve)
-    order: list[PathElement] = []
-    lvalues: dict[PathElement, list[Any]] = {}
-    rvalues: dict[PathElement, list[Any]] = {}
-    for items, values in ((left, lvalues), (right, rvalues)):
-        for item in items if isinstance(items, list) else ():
-            try:
-                pe = _item_pe(item, keys, item_t, resolve)
-            except _PEError:
-                continue
-            if pe in values:
-                values[pe].append(item)
-                continue
-            values[pe] = [item]
-            if values is lvalues or pe not in lvalues:
-                order.append(pe)
+    order, lvalues, rvalues = _items_by_path(left, right, keys, item_t, resolve)
     out: _FieldSet | None = None
     for pe in order:
         lv = lvalues.get(pe, [])
