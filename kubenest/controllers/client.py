@@ -120,12 +120,14 @@ class Client:
                 raise
 
     async def event(self, cluster_name: str, involved: Obj, type_: str, reason: str, message: str,
-                    component: str = "kube-controller-manager") -> None:
-        """Record a core/v1 Event about `involved`, as kube's event recorder does (repeats count up)."""
+                    component: str = "kube-controller-manager", instance: str = "",
+                    count_repeats: bool = True) -> None:
+        """Record a core/v1 Event about `involved`, as kube's event recorder does (repeats count up;
+        `count_repeats=False` skips the scan for an earlier one, for events that are never repeats)."""
         meta = involved["metadata"]
         ns = meta.get("namespace") or "default"
         now = now_rfc3339()
-        for e in self.store.entries(cluster_name, "events", ns):
+        for e in self.store.entries(cluster_name, "events", ns) if count_repeats else ():
             ev = e.obj
             io = ev.get("involvedObject", {})
             if io.get("uid") == meta.get("uid") and ev.get("reason") == reason and ev.get("message") == message:
@@ -154,7 +156,7 @@ class Client:
             "count": 1,
             "type": type_,
             "reportingComponent": component,
-            "reportingInstance": "",
+            "reportingInstance": instance,
         }
         try:
             await self.create(cluster_name, event)

@@ -21,7 +21,6 @@ import functools
 import logging
 import math
 import random
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -532,24 +531,9 @@ class Scheduler(Controller):
             await self._record(cluster, pod, "Warning", "FailedScheduling", message)
 
     async def _record(self, cluster: str, pod: Obj, type_: str, reason: str, message: str) -> None:
-        """An Event from default-scheduler (created directly: each is new, no scan for repeats)."""
-        meta = pod["metadata"]
-        now = now_rfc3339()
-        event = {
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{meta['name']}.{uuid.uuid4().hex[:16]}", "namespace": meta["namespace"]},
-            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
-                               "namespace": meta["namespace"], "uid": meta.get("uid"),
-                               "resourceVersion": meta.get("resourceVersion")},
-            "reason": reason, "message": message, "source": {"component": SCHEDULER_NAME},
-            "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": type_,
-            "reportingComponent": SCHEDULER_NAME, "reportingInstance": SCHEDULER_NAME,
-        }
-        try:
-            await self.client.create(cluster, event)
-        except ApiError as e:
-            if e.code not in (403, 404, 409):
-                raise
+        """An Event from default-scheduler (each is new: no scan for repeats)."""
+        await self.client.event(cluster, pod, type_, reason, message, component=SCHEDULER_NAME,
+                                instance=SCHEDULER_NAME, count_repeats=False)
 
 
 class _PodContext:
