@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,6 +228,19 @@ async def read_chunk(reader: asyncio.StreamReader) -> bytes:
     size = int(size_line.split(b";", 1)[0], 16)
     data = await reader.readexactly(size + 2)
     return data[:-2]
+
+
+async def watch_events(reader: asyncio.StreamReader) -> AsyncIterator[tuple[float, dict[str, Any]]]:
+    """The events of a watch response (chunked JSON lines), each with the `time.perf_counter()` at which
+    its chunk arrived, until the stream ends."""
+    buf = b""
+    while chunk := await read_chunk(reader):
+        arrived = time.perf_counter()
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            if line:
+                yield arrived, json.loads(line)
 
 
 # -- server processes -------------------------------------------------------------------------------

@@ -87,26 +87,15 @@ class HostPods:
             self.writer.close()
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
-        buf = b""
-        while True:
-            chunk = await common.read_chunk(reader)
-            if not chunk:
-                return
-            now = time.perf_counter()
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
-                if not line:
-                    continue
-                ev = json.loads(line)
-                if ev["type"] != "ADDED":
-                    continue
-                meta = ev["object"]["metadata"]
-                name = (meta.get("annotations") or {}).get("kubenest.io/name") or meta["name"]
-                self.arrived.setdefault(name, now)
-                fut = self.waiters.pop(name, None)
-                if fut is not None and not fut.done():
-                    fut.set_result(now)
+        async for now, ev in common.watch_events(reader):
+            if ev["type"] != "ADDED":
+                continue
+            meta = ev["object"]["metadata"]
+            name = (meta.get("annotations") or {}).get("kubenest.io/name") or meta["name"]
+            self.arrived.setdefault(name, now)
+            fut = self.waiters.pop(name, None)
+            if fut is not None and not fut.done():
+                fut.set_result(now)
 
     async def wait(self, name: str, timeout: float = 30) -> float:
         if name in self.arrived:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
@@ -52,22 +51,13 @@ class RunningCounter:
         self.tasks.append(asyncio.ensure_future(self._read(cluster, reader)))
 
     async def _read(self, cluster: str, reader: asyncio.StreamReader) -> None:
-        buf = b""
-        while True:
-            chunk = await common.read_chunk(reader)
-            if not chunk:
-                return
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
-                if not line:
-                    continue
-                obj = json.loads(line)["object"]
-                if (obj.get("status") or {}).get("phase") == "Running":
-                    self.running.add((cluster, obj["metadata"]["name"]))
-                    self.last = obj
-                    if self.target and len(self.running) >= self.target:
-                        self.done.set()
+        async for _, ev in common.watch_events(reader):
+            obj = ev["object"]
+            if (obj.get("status") or {}).get("phase") == "Running":
+                self.running.add((cluster, obj["metadata"]["name"]))
+                self.last = obj
+                if self.target and len(self.running) >= self.target:
+                    self.done.set()
 
 
 async def create_pods(conns: list[Conn], targets: list[tuple[str, str]]) -> None:

@@ -64,20 +64,12 @@ class ReadyWatch:
         self.task = asyncio.create_task(self._read(reader))
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
-        buf = b""
-        while True:
-            chunk = await common.read_chunk(reader)
-            if not chunk:
-                return
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                ev = json.loads(line)
-                obj = ev["object"]
-                if (obj.get("status") or {}).get("phase") == "Ready":
-                    fut = self.waiting.pop(obj["metadata"]["name"], None)
-                    if fut is not None and not fut.done():
-                        fut.set_result(None)
+        async for _, ev in common.watch_events(reader):
+            obj = ev["object"]
+            if (obj.get("status") or {}).get("phase") == "Ready":
+                fut = self.waiting.pop(obj["metadata"]["name"], None)
+                if fut is not None and not fut.done():
+                    fut.set_result(None)
 
     def expect(self, name: str) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
