@@ -121,6 +121,16 @@ def condition(obj: Obj, type_: str) -> Obj | None:
     return None
 
 
+def pod_condition(type_: str, ok: bool, when: str, reason: str | None = None, message: str | None = None) -> Obj:
+    """A pod condition as a kubelet writes it (reason and message only when given)."""
+    c: Obj = {"type": type_, "status": "True" if ok else "False", "lastProbeTime": None, "lastTransitionTime": when}
+    if reason:
+        c["reason"] = reason
+    if message:
+        c["message"] = message
+    return c
+
+
 def set_condition(status: Obj, cond: Obj) -> None:
     """Set or replace a condition; lastTransitionTime only moves when the status changes."""
     conds = status.setdefault("conditions", [])

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kubenest.api.errors import ApiError
-from kubenest.controllers.podutil import set_condition
+from kubenest.controllers.podutil import pod_condition, set_condition
 from kubenest.host import probes as probing
 from kubenest.host.runtime import RUNTIME_LABEL, StatusReporter
 from kubenest.host.volumes import (
@@ -384,24 +384,24 @@ class _Pod:
         terminal = phase in ("Succeeded", "Failed")
         ts = now_iso()
         conds = self.conds
-        set_condition(conds, _cond("PodReadyToStartContainers", self.ready_to_start and not terminal, ts))
+        set_condition(conds, pod_condition("PodReadyToStartContainers", self.ready_to_start and not terminal, ts))
         incomplete = [c.name for c in self.init if not c.done and not (c.sidecar and c.started)]
         if terminal:
-            set_condition(conds, _cond("Initialized", True, ts, "PodCompleted"))
+            set_condition(conds, pod_condition("Initialized", True, ts, "PodCompleted"))
         elif incomplete:
-            set_condition(conds, _cond("Initialized", False, ts, "ContainersNotInitialized",
+            set_condition(conds, pod_condition("Initialized", False, ts, "ContainersNotInitialized",
                                        f"containers with incomplete status: [{' '.join(incomplete)}]"))
         else:
-            set_condition(conds, _cond("Initialized", True, ts))
+            set_condition(conds, pod_condition("Initialized", True, ts))
         unready = [c.name for c in [*(c for c in self.init if c.sidecar), *self.main] if not c.ready]
         for type_ in ("ContainersReady", "Ready"):
             if terminal:
-                set_condition(conds, _cond(type_, False, ts, "PodCompleted"))
+                set_condition(conds, pod_condition(type_, False, ts, "PodCompleted"))
             elif unready:
-                set_condition(conds, _cond(type_, False, ts, "ContainersNotReady",
+                set_condition(conds, pod_condition(type_, False, ts, "ContainersNotReady",
                                            f"containers with unready status: [{' '.join(unready)}]"))
             else:
-                set_condition(conds, _cond(type_, True, ts))
+                set_condition(conds, pod_condition(type_, True, ts))
         order = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"]
         conds["conditions"].sort(key=lambda c: order.index(c["type"]) if c["type"] in order else len(order))
         host_ip = self.rt.node_ip
@@ -469,15 +469,6 @@ class _Pod:
 def _failed(c: Container) -> bool:
     t = c.state.get("terminated") or {}
     return bool(t) and t.get("exitCode") != 0
-
-
-def _cond(type_: str, ok: bool, ts: str, reason: str | None = None, message: str | None = None) -> Obj:
-    c: Obj = {"type": type_, "status": "True" if ok else "False", "lastProbeTime": None, "lastTransitionTime": ts}
-    if reason:
-        c["reason"] = reason
-    if message:
-        c["message"] = message
-    return c
 
 
 # -- the runtime -------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Any
 
 from kubenest.api.clusters import now_rfc3339
 from kubenest.api.errors import ApiError
+from kubenest.controllers.podutil import pod_condition
 from kubenest.host.runtime import RUNTIME_LABEL, SIMULATED_TAINT, StatusReporter
 from kubenest.podstreams import Duplex, LogOptions, PodStreams, Session
 
@@ -241,13 +242,13 @@ class SimulatedRuntime:
         now = state.started
         not_ready = ", ".join(c["name"] for c in spec.get("containers") or ())
         status["conditions"] = [
-            _cond("PodReadyToStartContainers", True, now),
-            _cond("Initialized", True, now),
-            _cond("Ready", ready, now, "" if ready else "ContainersNotReady",
+            pod_condition("PodReadyToStartContainers", True, now),
+            pod_condition("Initialized", True, now),
+            pod_condition("Ready", ready, now, "" if ready else "ContainersNotReady",
                   "" if ready else f"containers with unready status: [{not_ready}]"),
-            _cond("ContainersReady", ready, now, "" if ready else "ContainersNotReady",
+            pod_condition("ContainersReady", ready, now, "" if ready else "ContainersNotReady",
                   "" if ready else f"containers with unready status: [{not_ready}]"),
-            _cond("PodScheduled", True, now),
+            pod_condition("PodScheduled", True, now),
         ]
         if spec.get("initContainers"):
             status["initContainerStatuses"] = [
@@ -270,11 +271,11 @@ class SimulatedRuntime:
         if code != 0:
             reason, message = "ContainersNotReady", f"containers with unready status: [{names}]"
         status["conditions"] = [
-            _cond("PodReadyToStartContainers", False, now),
-            _cond("Initialized", True, state.started),
-            _cond("Ready", False, now, reason, message),
-            _cond("ContainersReady", False, now, reason, message),
-            _cond("PodScheduled", True, state.started),
+            pod_condition("PodReadyToStartContainers", False, now),
+            pod_condition("Initialized", True, state.started),
+            pod_condition("Ready", False, now, reason, message),
+            pod_condition("ContainersReady", False, now, reason, message),
+            pod_condition("PodScheduled", True, state.started),
         ]
         if spec.get("initContainers"):
             status["initContainerStatuses"] = [
@@ -302,15 +303,6 @@ class SimulatedRuntime:
     @staticmethod
     def _cid(state: _Pod, name: str) -> str:
         return "simulated://" + hashlib.sha256(f"{state.uid}/{name}/{state.restarts}".encode()).hexdigest()[:32]
-
-
-def _cond(type_: str, ok: bool, when: str, reason: str = "", message: str = "") -> Obj:
-    c: Obj = {"type": type_, "status": "True" if ok else "False", "lastProbeTime": None, "lastTransitionTime": when}
-    if reason:
-        c["reason"] = reason
-    if message:
-        c["message"] = message
-    return c
 
 
 def _exit_code(pod: Obj) -> int | None:
