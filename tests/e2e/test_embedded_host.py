@@ -6,10 +6,11 @@ workload tests use the shared `host` fixture (four nodes).
 
 from __future__ import annotations
 
+import functools
 import json
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ import pytest
 
 from kubenest.testing import ServerThread
 from tests.conftest import Cluster, host_cluster
+from tests.waiting import eventually
 
 TOLERATE = [{"key": "kubenest.io/simulated", "operator": "Exists", "effect": "NoSchedule"}]
 POST = "no new claims to deallocate, preemption: 0/3 nodes are available:"
@@ -38,15 +40,8 @@ def h3(three_nodes: ServerThread, bins: tuple[str, str], request: pytest.Fixture
     c.kubectl("delete", "namespace", ns, "--wait=true", "--timeout=60s", check=False)
 
 
-def wait_for(what: Callable[[], Any], timeout: float = 20, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = what()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out; last value: {last!r}")
+# polling kubectl less often than the default
+wait_for = functools.partial(eventually, timeout=20, interval=0.1)
 
 
 def pod_manifest(name: str, requests: dict[str, str] | None = None, tolerate: bool = True,

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from kubenest.testing import ServerThread
 from tests.conftest import Cluster, host_cluster
+from tests.waiting import eventually
 
 PY = os.path.realpath(sys.executable)
 pytestmark = pytest.mark.timeout(180)
@@ -31,15 +33,8 @@ def ph(process_server: ServerThread, bins: tuple[str, str], request: pytest.Fixt
     return host_cluster(process_server, bins, request.node.name)
 
 
-def wait_for(what: Callable[[], Any], timeout: float = 60, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = what()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out; last value: {last!r}")
+# polling kubectl less often than the default
+wait_for = functools.partial(eventually, timeout=60, interval=0.2)
 
 
 def apply(c: Cluster, *objs: dict[str, Any]) -> None:
