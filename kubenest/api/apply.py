@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from kubenest.api.schema import EMPTY, Node, Resolver, list_type, node_types
+from kubenest.api.shapes import ShapeCache, shape
 
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -1914,12 +1915,15 @@ def track_update(
     honoured (an empty list resets them) except on subresources, where the stored ones rule. An
     update to an object that has no managedFields leaves it untracked, as upstream does.
     """
-    ctx = _Context(node, resolve, api_version, _reset_set(reset_fields))
     meta = new.get("metadata")
     if not isinstance(meta, dict):
         meta = new["metadata"] = {}
-    live_entries = ((old or {}).get("metadata") or {}).get("managedFields")
     sent = meta.get("managedFields", MISSING)
+    if old is None and sent is MISSING and not subresource:
+        _track_create(new, meta, manager, node, resolve, api_version, now, reset_fields)
+        return
+    ctx = _Context(node, resolve, api_version, _reset_set(reset_fields))
+    live_entries = ((old or {}).get("metadata") or {}).get("managedFields")
     if subresource:
         managed = _decode_or_empty(live_entries)
     elif isinstance(sent, list) and (not sent or (len(sent) == 1 and sent[0] == {})):
@@ -1942,6 +1946,38 @@ def track_update(
     _record_update(ctx, old_obj, new, managed, mid, now)
     _cap_update_managers(managed)
     _set_managed_fields(new, managed)
+
+
+# The FieldsV1 a create records, by (schema node, kind, reset fields, shape of the object): see `_track_create`.
+_CREATED = ShapeCache()
+
+
+def _track_create(new: dict[str, Any], meta: dict[str, Any], manager: str, node: Node, resolve: Resolver,
+                  api_version: str, now: str, reset_fields: Iterable[Sequence[str]]) -> None:
+    """track_update of a create that sent no managedFields: `manager` owns what differs from the empty object.
+
+    That set depends on the object's shape only (kubenest.api.shapes: the empty typed object holds no
+    scalar but nulls), so it is computed once per shape and reused by every create of that shape.
+    """
+    resets = tuple(tuple(p) for p in reset_fields)
+    kind = str(new.get("kind") or "")
+    key = (id(node), kind, resets, shape(new))
+    hit = _CREATED.get(key)
+    if hit is None or hit[0] is not node:
+        ctx = _Context(node, resolve, api_version, _reset_set(resets))
+        changed = ctx.filtered(ctx.changed(_empty_object(node, kind, resolve), new)).difference(_STRIP)
+        hit = (node, None if changed.empty() else orjson.dumps(changed.to_json()))
+        _CREATED.put(key, hit)
+    if hit[1] is None:
+        return
+    entry: dict[str, Any] = {"manager": manager} if manager else {}
+    entry["operation"] = "Update"
+    entry["apiVersion"] = api_version
+    if now:
+        entry["time"] = now
+    entry["fieldsType"] = "FieldsV1"
+    entry["fieldsV1"] = orjson.loads(hit[1])
+    meta["managedFields"] = [entry]
 
 
 def fields_v1(obj: dict[str, Any], node: Node, resolve: Resolver) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from fractions import Fraction
 from typing import Any
 
 from kubenest.api.schema import identity, node_types
+from kubenest.api.shapes import ShapeCache, shape
 
 FieldError = dict[str, Any]
 Node = dict[str, Any]
@@ -1904,9 +1905,19 @@ def unknown_fields(obj: dict[str, Any], node: Node, resolve: Resolver, *, crd: b
         crd = resolve is identity
     if crd:
         return _crd_unknown(obj, resolve(node), mutate=False)
-    out: list[str] = []
-    _strict_unknown(obj, node, resolve, _decode_plan(resolve), "", out, sort_keys=False)
-    return out
+    # Which fields a built-in object's schema does not know depends on the object's shape only.
+    key = (id(node), shape(obj))
+    hit = _UNKNOWN.get(key)
+    if hit is None or hit[0] is not node:
+        out: list[str] = []
+        _strict_unknown(obj, node, resolve, _decode_plan(resolve), "", out, sort_keys=False)
+        hit = (node, tuple(out))
+        _UNKNOWN.put(key, hit)
+    return list(hit[1])
+
+
+# Unknown fields of built-in objects by (schema node, shape): see `unknown_fields`.
+_UNKNOWN = ShapeCache()
 
 
 def crd_prune(obj: dict[str, Any], node: Node) -> list[str]:

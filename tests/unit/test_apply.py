@@ -22,6 +22,7 @@ from kubenest.api.apply import (
     track_update,
 )
 from tests.unit import apply_reference
+from tests.unit.random_objects import SHAPES, random_value, variant
 
 T1 = "2024-05-01T10:00:00Z"
 T2 = "2024-05-01T11:00:00Z"
@@ -654,50 +655,6 @@ def test_reset_fields_are_neither_owned_nor_taken(s: schema.Schemas) -> None:
 # -- the create fast path: ownership of a new object without the full comparison -----------------------
 
 
-def _random_value(node: dict[str, Any], resolve: Any, rng: random.Random, depth: int) -> Any:
-    """A schema-guided value, sometimes malformed: nulls, wrong types, duplicated or keyless list items."""
-    node = resolve(node)
-    roll = rng.random()
-    if depth > 6 or roll < 0.03:
-        return None if roll < 0.03 else rng.choice(["a", "TCP"])
-    if roll < 0.06:
-        return rng.choice([1, "s", [], {}, True, 2.5, [1, 1], {"k": None}])
-    kind = node.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), None)
-    if kind == "object" or "properties" in node or "additionalProperties" in node:
-        props = node.get("properties") or {}
-        out: dict[str, Any] = {}
-        for key in rng.sample(sorted(props), min(len(props), rng.randint(0, 8))):
-            out[key] = _random_value(props[key], resolve, rng, depth + 1)
-        extra = node.get("additionalProperties")
-        if isinstance(extra, dict) and (not props or rng.random() < 0.3):
-            for i in range(rng.randint(0, 3)):
-                out[rng.choice(["a", "b", "web"]) + str(i)] = _random_value(extra, resolve, rng, depth + 1)
-        if not props and not isinstance(extra, dict) and rng.random() < 0.5:
-            out["free"] = rng.choice([1, "x", {"n": [1, {"z": None}]}, [], None])
-        return out
-    if kind == "array":
-        items = [_random_value(node.get("items") or {}, resolve, rng, depth + 1) for _ in range(rng.randint(0, 3))]
-        if items and rng.random() < 0.2:
-            items.append(copy.deepcopy(items[0]))  # a duplicate key or set value
-        if items and rng.random() < 0.1:
-            items.append(rng.choice([{"junk": 1}, "scalar", None]))  # an item without its key
-        return items
-    if kind == "integer":
-        return rng.choice([0, 1, 80, 443])
-    if kind == "boolean":
-        return rng.choice([True, False])
-    return rng.choice(["a", "b", "web", "TCP", "UDP", "80", 80])
-
-
-_SHAPES = [("", "v1", "Pod"), ("apps", "v1", "Deployment"), ("", "v1", "Service"), ("apps", "v1", "StatefulSet"),
-           ("batch", "v1", "CronJob"), ("", "v1", "ConfigMap"), ("", "v1", "Secret"), ("networking.k8s.io", "v1",
-           "Ingress"), ("networking.k8s.io", "v1", "NetworkPolicy"), ("rbac.authorization.k8s.io", "v1", "Role"),
-           ("", "v1", "PersistentVolumeClaim"), ("", "v1", "ReplicationController"), ("", "v1", "Endpoints"),
-           ("apiextensions.k8s.io", "v1", "CustomResourceDefinition"), ("autoscaling", "v2", "HorizontalPodAutoscaler")]
-
-
 def _changed_both_ways(node: dict[str, Any], resolve: Any, old: Any, new: Any) -> tuple[Any, Any]:
     ctx = _Context(node, resolve, "v1", None)
     c = ctx.compare(old, new)
@@ -710,17 +667,48 @@ def test_create_ownership_matches_the_full_comparison_on_many_shapes(s: schema.S
     # atomic maps and lists, value structs, nulls and values of the wrong type.
     rng = random.Random(7)
     for i in range(1500):
-        group, version, kind = _SHAPES[i % len(_SHAPES)]
+        group, version, kind = SHAPES[i % len(SHAPES)]
         node = s.for_kind(group, version, kind)
         assert node is not None
-        obj = _random_value(node, s.resolve, rng, 0)
+        obj = random_value(node, s.resolve, rng, 0)
         obj = obj if isinstance(obj, dict) else {}
         empty = _empty_object(node, kind, s.resolve)
         fast, full = _changed_both_ways(node, s.resolve, empty, obj)
         assert fast == full, (kind, obj)
-        other = _random_value(node, s.resolve, rng, 0)
+        other = random_value(node, s.resolve, rng, 0)
         fast, full = _changed_both_ways(node, s.resolve, obj, other)
         assert fast == full, (kind, obj, other)
+
+
+def test_creates_of_one_shape_record_what_each_object_owns(s: schema.Schemas) -> None:
+    # A create's managed fields are computed once per shape (kubenest.api.shapes) and reused: every
+    # create, first of its shape or not, must record what the previous algorithm records for it. Variants
+    # keep the keys and change values, types and list items: any of them the shape missed shows here.
+    pod = s.for_kind("", "v1", "Pod")
+    assert pod is not None
+    for containers in (None, "x", None, 5, None):  # the empty Pod has spec.containers null: equal or not
+        obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": containers}}
+        _update_both(None, obj, "creator", pod, s.resolve, "v1", T1)
+    rng = random.Random(5)
+    for i in range(900):
+        group, version, kind = SHAPES[i % len(SHAPES)]
+        node = s.for_kind(group, version, kind)
+        assert node is not None
+        api_version = f"{group}/{version}".lstrip("/")
+        obj = random_value(node, s.resolve, rng, 0)
+        obj = obj if isinstance(obj, dict) else {}
+        obj["apiVersion"], obj["kind"] = api_version, kind
+        meta = obj["metadata"] = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta["name"], meta["uid"] = f"o{i}", "uid-1"
+        reset = [("status",)] if i % 2 else []
+        for attempt in range(4):
+            twin = obj if attempt == 0 else variant(obj, rng)
+            try:
+                _update_both(None, twin, "creator", node, s.resolve, api_version, T1, reset_fields=reset)
+            except ApplyError:
+                with pytest.raises(ApplyError):
+                    apply_reference.track_update(None, copy.deepcopy(twin), "creator", node, s.resolve,
+                                                 api_version, T1, reset_fields=reset)
 
 
 def test_create_of_a_deployment_records_containers_ports_and_env_by_key(s: schema.Schemas) -> None:
@@ -835,9 +823,9 @@ def _changed_value(v: Any, node: dict[str, Any], resolve: Any, rng: random.Rando
                 out[key] = copy.deepcopy(out[key])
         if props and rng.random() < 0.3:
             key = rng.choice(sorted(props))
-            out[key] = _random_value(props[key], resolve, rng, depth + 1)
+            out[key] = random_value(props[key], resolve, rng, depth + 1)
         if rng.random() < 0.1:
-            out[rng.choice(["a0", "b1", "web2"])] = _random_value(extra, resolve, rng, depth + 1)
+            out[rng.choice(["a0", "b1", "web2"])] = random_value(extra, resolve, rng, depth + 1)
         if rng.random() < 0.15:
             out = dict(reversed(list(out.items())))
         return out
@@ -854,7 +842,7 @@ def _changed_value(v: Any, node: dict[str, Any], resolve: Any, rng: random.Rando
         if items and roll < 0.15:
             del items[rng.randrange(len(items))]
         elif roll < 0.35:
-            items.insert(rng.randint(0, len(items)), _random_value(item_node, resolve, rng, depth + 1))
+            items.insert(rng.randint(0, len(items)), random_value(item_node, resolve, rng, depth + 1))
         elif items and roll < 0.4:
             items.append(copy.deepcopy(rng.choice(items)))
         elif roll < 0.5:
@@ -865,7 +853,7 @@ def _changed_value(v: Any, node: dict[str, Any], resolve: Any, rng: random.Rando
         return int(v)  # equal for Python, not for the comparison
     if isinstance(v, int) and not isinstance(v, bool) and roll < 0.5:
         return rng.choice([float(v), v == 1, v])
-    return _random_value(node, resolve, rng, depth + 1)
+    return random_value(node, resolve, rng, depth + 1)
 
 
 def _sent_managed_fields(entries: Any, rng: random.Random) -> Any:
@@ -969,7 +957,7 @@ def test_update_managed_fields_match_the_previous_algorithm_byte_for_byte(s: sch
         if i % 13 == 0:
             obj = _running_pod() if kind == "Pod" else deployment() if kind == "Deployment" else {}
         else:
-            obj = _random_value(node, resolve, rng, 0)
+            obj = random_value(node, resolve, rng, 0)
         obj = obj if isinstance(obj, dict) else {}
         obj["apiVersion"], obj["kind"] = api_version, kind
         meta = obj["metadata"] = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import random
 from typing import Any
 
 import pytest
 
 from kubenest.api import schema
 from kubenest.api import validation as v
+from tests.unit.random_objects import SHAPES, random_value, variant
 
 SUBDOMAIN_MSG = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
@@ -633,6 +635,35 @@ def test_builtin_raw_extensions_keep_anything(s137: schema.Schemas) -> None:
     rev = {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": "r"}, "revision": 1,
            "data": {"spec": {"anything": True}}}
     assert v.unknown_fields(rev, s137.for_kind("apps", "v1", "ControllerRevision") or {}, s137.resolve) == []
+
+
+def _with_unknown(x: Any, rng: random.Random) -> Any:
+    """x with a few keys no schema has, at random depths (maps under lists included)."""
+    if isinstance(x, dict):
+        out = {k: _with_unknown(y, rng) for k, y in x.items()}
+        if rng.random() < 0.15:
+            out[rng.choice(["bogus", "Image", "prot"])] = rng.choice([1, {"deep": 1}, [{"a": 1}]])
+        return out
+    if isinstance(x, list):
+        return [_with_unknown(y, rng) for y in x]
+    return x
+
+
+def test_builtin_unknown_fields_by_shape_match_a_fresh_walk(s137: schema.Schemas) -> None:
+    # unknown_fields answers objects of a shape seen before from a cache (kubenest.api.shapes): it must
+    # report what walking the object reports, for variants that keep the keys and change everything else.
+    rng = random.Random(3)
+    for i in range(600):
+        group, version, kind = SHAPES[i % len(SHAPES)]
+        node = s137.for_kind(group, version, kind)
+        assert node is not None
+        base = random_value(node, s137.resolve, rng, 0)
+        base = base if isinstance(base, dict) else {}
+        for attempt in range(4):
+            twin = _with_unknown(base, rng) if attempt % 2 else variant(_with_unknown(base, rng), rng)
+            walked: list[str] = []
+            v._strict_unknown(twin, node, s137.resolve, v._decode_plan(s137.resolve), "", walked, False)
+            assert v.unknown_fields(twin, node, s137.resolve) == walked, (kind, twin)
 
 
 # ---- custom resources -----------------------------------------------------------------------------------
