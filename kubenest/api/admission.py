@@ -27,6 +27,7 @@ from typing import Any
 
 from kubenest.api import defaults
 from kubenest.api.errors import ApiError, qualified
+from kubenest.api.registry import handles
 from kubenest.api.request import Request
 from kubenest.api.validation import format_quantity, parse_quantity
 from kubenest.store.store import Store
@@ -205,6 +206,7 @@ class LimitRanger:
             return old is None
         return _is_pvc(req)
 
+    @handles(resources=("pods",), operations=("create",))
     async def mutate(self, req: Request, obj: Obj, old: Obj | None) -> None:
         """Default container requests and limits of a new pod from the namespace's LimitRanges."""
         if not _is_pod(req) or not self._applies(req, obj, old):
@@ -216,6 +218,7 @@ class LimitRanger:
             # The pod strategy classified the pod before its resources were defaulted here.
             obj["status"]["qosClass"] = qos_class(obj)
 
+    @handles(resources=("pods", "persistentvolumeclaims"))
     async def validate(self, req: Request, obj: Obj, old: Obj | None) -> None:
         """Reject pods and claims outside a LimitRange's min, max or maxLimitRequestRatio."""
         if not self._applies(req, obj, old):
@@ -702,6 +705,7 @@ class ServiceAccountAdmission:
     def __init__(self, store: Store) -> None:
         self.store = store
 
+    @handles(resources=("pods",), operations=("create",))
     async def mutate(self, req: Request, obj: Obj, old: Obj | None) -> None:
         if old is not None or req.subresource or not _is_pod(req):
             return

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from kubenest.api.clusters import Clusters, LogicalCluster, now_rfc3339
-from kubenest.api.registry import Registry
+from kubenest.api.registry import Registry, handles
 from kubenest.api.request import Request
 from kubenest.api.resources import ResourceInfo, ScaleInfo
 from kubenest.store.store import Store, StoreError
@@ -90,6 +90,7 @@ class CrdController:
                     table[(r.group, r.version, r.plural)] = r
         cluster.custom = table or None
 
+    @handles(resources=(CRDS,))
     async def on_write(self, req: Request, old: Obj | None, new: Obj | None) -> None:
         if req.resource.group_resource != CRDS:
             return

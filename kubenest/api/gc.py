@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from kubenest.api.errors import ApiError
-from kubenest.api.registry import Registry
+from kubenest.api.registry import Registry, handles
 from kubenest.api.request import Request
 from kubenest.store.store import Entry, Store
 
@@ -40,6 +40,7 @@ class GarbageCollector:
     def start(self) -> None:
         self.registry.after_write.append(self.on_write)
 
+    @handles(operations=("update", "delete"))  # a create cannot delete or be deleted
     async def on_write(self, req: Request, old: Obj | None, new: Obj | None) -> None:
         if new is None and old is not None:
             self._spawn(self._owner_gone(req, old))

@@ -16,7 +16,7 @@ import orjson
 
 from kubenest.api.clusters import LogicalCluster, now_rfc3339
 from kubenest.api.errors import ApiError
-from kubenest.api.registry import Registry
+from kubenest.api.registry import Registry, handles
 from kubenest.api.request import Request
 from kubenest.store.store import Store, StoreError
 
@@ -35,6 +35,7 @@ class NamespaceController:
     def start(self) -> None:
         self.registry.after_write.append(self.on_write)
 
+    @handles(operations=("update", "delete"))  # a create cannot start a namespace's deletion
     async def on_write(self, req: Request, old: Obj | None, new: Obj | None) -> None:
         r = req.resource
         if r.group == "" and r.kind == "Namespace":

@@ -11,8 +11,9 @@ import base64
 import builtins
 import copy
 import datetime
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import yaml
@@ -44,6 +45,29 @@ class Context:
 
 class Warnings(list[str]):
     """Warnings to send as `Warning: 299 - "..."` headers."""
+
+
+_Hook = TypeVar("_Hook", bound=Callable[..., Any])
+
+
+def handles(resources: Iterable[str] | None = None, operations: Iterable[str] | None = None
+            ) -> Callable[[_Hook], _Hook]:
+    """Declare which writes a registry hook is for, as kube's admission plugins answer `Handles`: the
+    group-resources (`req.key`, e.g. "pods") and operations ("create", "update", "delete") it acts on.
+    The registry does not call a hook for other writes; an undeclared hook is called for every write.
+    """
+
+    def declare(hook: _Hook) -> _Hook:
+        hook.handles = (frozenset(resources) if resources is not None else None,  # type: ignore[attr-defined]
+                        frozenset(operations) if operations is not None else None)
+        return hook
+
+    return declare
+
+
+def _handled(hook: Any, key: str, operation: str) -> bool:
+    scope = getattr(hook, "handles", None)
+    return scope is None or ((scope[0] is None or key in scope[0]) and (scope[1] is None or operation in scope[1]))
 
 
 def decode_body(req: Request) -> Obj:
@@ -112,7 +136,8 @@ class Registry:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        # Hooks other parts of the server add (CRD controller, GC): called after committed writes.
+        # Hooks other parts of the server add (CRD controller, GC): called after committed writes. Every
+        # list of hooks here calls a hook only for the writes it declares with `handles` (default: all).
         self.after_write: list[Any] = []
         # Admission plugins (kubenest.api.admission), each `async hook(req, obj, old)` (old is None on
         # create) that raises ApiError to deny. As in kube-apiserver, mutating ones run after defaulting
@@ -353,6 +378,8 @@ class Registry:
         try:
             if self.begin_create and not req.dry_run:
                 for hook in self.begin_create:
+                    if not _handled(hook, req.key, "create"):
+                        continue
                     finish = await hook(req, obj)
                     if finish is not None:
                         finishers.append(finish)
@@ -369,12 +396,16 @@ class Registry:
 
     @staticmethod
     async def _admit(hooks: builtins.list[Any], req: Request, obj: Obj, old: Obj | None) -> None:
+        operation = "create" if old is None else "update"
         for hook in hooks:
-            await hook(req, obj, old)
+            if _handled(hook, req.key, operation):
+                await hook(req, obj, old)
 
     async def _after(self, req: Request, old: Obj | None, new: Obj | None) -> None:
+        operation = "create" if old is None else "delete" if new is None else "update"
         for hook in self.after_write:
-            await hook(req, old, new)
+            if _handled(hook, req.key, operation):
+                await hook(req, old, new)
 
     # -- update -------------------------------------------------------------------------------------
 

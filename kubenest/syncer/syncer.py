@@ -22,6 +22,7 @@ import orjson
 from kubenest.api import binding, errors
 from kubenest.api.clusters import ROOT
 from kubenest.api.errors import ApiError
+from kubenest.api.registry import handles
 from kubenest.api.request import Request
 from kubenest.controllers.client import Client
 from kubenest.controllers.runtime import Controller, Key, Manager
@@ -940,6 +941,7 @@ class Syncer:
                 ips[s["metadata"]["name"]] = ref.extra
         return tr.PodContext(cluster, host, port, services, ips)
 
+    @handles(resources=(SERVICES.resource,))
     async def allocate_service(self, req: Request, obj: Obj) -> Callable[[bool], Awaitable[None]] | None:
         """Registry `begin_create` hook: a Service created in a synced virtual cluster gets its host Service
         first, and with it the host's ClusterIP, or the one it asks for if the host grants it (the host's
