@@ -83,7 +83,7 @@ class Strategy:
             return
         node, resolve = schema_of(r, ctx)
         if node is not None:
-            check(validation.validate_schema(obj, node, resolve), r, obj)
+            check(validation.decode_errors(obj, node, resolve), r, obj)
 
     def after_read_status(self, new: Obj, old: Obj) -> Obj:
         """A status write changes only status (and nothing in metadata but what kube allows)."""

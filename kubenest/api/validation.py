@@ -356,9 +356,29 @@ def regex_error(msg: str, fmt: str, *examples: str) -> str:
 
 
 def _blen(s: str) -> int:
-    return len(s.encode())
+    return len(s) if s.isascii() else len(s.encode())
 
 
+def _remember_valid(check: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    """`check`, answering values it found nothing wrong with before from memory: label keys and values,
+    annotation keys, finalizers and namespaces are few and repeated in every object."""
+    valid: set[str] = set()
+
+    @functools.wraps(check)
+    def remembered(value: str) -> list[str]:
+        if value in valid:
+            return []
+        errs = check(value)
+        if not errs:
+            if len(valid) >= 16384:
+                valid.clear()
+            valid.add(value)
+        return errs
+
+    return remembered
+
+
+@_remember_valid
 def is_dns1123_label(value: str) -> list[str]:
     errs = []
     if _blen(value) > 63:
@@ -418,6 +438,7 @@ def name_errors(name: str, rule: str, prefix: bool = False) -> list[str]:
     return fn(name)
 
 
+@_remember_valid
 def is_qualified_name(value: str) -> list[str]:
     """content.IsLabelKey: an optional DNS-subdomain prefix and a name part."""
     errs: list[str] = []
@@ -442,6 +463,7 @@ def is_qualified_name(value: str) -> list[str]:
     return errs
 
 
+@_remember_valid
 def is_label_value(value: str) -> list[str]:
     errs = []
     if _blen(value) > 63:
@@ -451,6 +473,7 @@ def is_label_value(value: str) -> list[str]:
     return errs
 
 
+@_remember_valid
 def is_config_map_key(value: str) -> list[str]:
     errs = []
     if _blen(value) > 253:
@@ -656,13 +679,13 @@ def validate_object_meta(
 def _object_meta_create(meta: dict[str, Any], namespaced: bool, rule: str, path: str, builtin: bool) -> list[FieldError]:
     errs: list[FieldError] = []
     gen_name = _str(meta.get("generateName"))
-    if gen_name:
-        errs.extend(invalid(path + ".generateName", gen_name, m) for m in name_errors(gen_name, rule, True))
+    if gen_name and (msgs := name_errors(gen_name, rule, True)):
+        errs.extend(invalid(path + ".generateName", gen_name, m) for m in msgs)
     name = _str(meta.get("name"))
     if not name:
         errs.append(required(path + ".name", "name or generateName is required"))
-    else:
-        errs.extend(invalid(path + ".name", name, m) for m in name_errors(name, rule))
+    elif msgs := name_errors(name, rule):
+        errs.extend(invalid(path + ".name", name, m) for m in msgs)
     errs.extend(_meta_common(meta, namespaced, path, builtin))
     return errs
 
@@ -673,18 +696,24 @@ def _meta_common(meta: dict[str, Any], namespaced: bool, path: str, builtin: boo
     if namespaced:
         if not namespace:
             errs.append(required(path + ".namespace"))
-        else:
-            errs.extend(invalid(path + ".namespace", namespace, m) for m in is_dns1123_label(namespace))
+        elif msgs := is_dns1123_label(namespace):
+            errs.extend(invalid(path + ".namespace", namespace, m) for m in msgs)
     elif namespace:
         errs.append(forbidden(path + ".namespace", "not allowed on this type"))
     gen = _int(meta.get("generation"))
     if gen is not None and gen < 0:
         errs.append(invalid(path + ".generation", gen, IS_NEGATIVE))
-    errs.extend(validate_labels(meta.get("labels"), path + ".labels"))
-    errs.extend(validate_annotations(meta.get("annotations"), path + ".annotations"))
-    errs.extend(_validate_owner_refs(meta.get("ownerReferences"), path + ".ownerReferences"))
-    errs.extend(_validate_finalizers(meta.get("finalizers"), path + ".finalizers", builtin))
-    errs.extend(_validate_managed_fields(meta.get("managedFields"), path + ".managedFields"))
+    # Each check passes an absent field; most objects have few of them.
+    if "labels" in meta:
+        errs.extend(validate_labels(meta["labels"], path + ".labels"))
+    if "annotations" in meta:
+        errs.extend(validate_annotations(meta["annotations"], path + ".annotations"))
+    if "ownerReferences" in meta:
+        errs.extend(_validate_owner_refs(meta["ownerReferences"], path + ".ownerReferences"))
+    if "finalizers" in meta:
+        errs.extend(_validate_finalizers(meta["finalizers"], path + ".finalizers", builtin))
+    if "managedFields" in meta:
+        errs.extend(_validate_managed_fields(meta["managedFields"], path + ".managedFields"))
     return errs
 
 
@@ -1633,12 +1662,19 @@ def _decode_plan(resolve: Resolver) -> _Plan:
 
 
 def _decode_walk(v: Any, node: Node, resolve: Resolver, plan: _Plan, fpath: str, gopath: str, struct: str,
-                 errs: list[FieldError]) -> None:
-    """Walk a built-in object as Go's JSON decoder would; `gopath` is the decoder's struct-field path."""
+                 errs: list[FieldError], sites: list[tuple[tuple[str, ...], Node]] | None = None,
+                 at: tuple[str, ...] = ()) -> None:
+    """Walk a built-in object as Go's JSON decoder would; `gopath` is the decoder's struct-field path.
+
+    With `sites`, also note where (by map keys from the root, `at`) the walk checked a value beyond its
+    JSON type outside lists: integer ranges, quantities, int-or-strings, base64 (see `decode_errors`).
+    """
     if v is None:
         return  # JSON null leaves the Go zero value
     d = _decode_node(node, resolve, plan)
     if d.tag is not None:
+        if sites is not None and d.tag in ("quantity", "intstr"):
+            sites.append((at, node))
         _decode_special(v, d.tag, fpath, errs)
         return
     want = d.want
@@ -1647,6 +1683,8 @@ def _decode_walk(v: Any, node: Node, resolve: Resolver, plan: _Plan, fpath: str,
     kind = _PY_KIND.get(type(v), "")
     ok = kind == want or (want == "number" and kind == "integer")
     if ok and kind == "integer" and want == "integer":
+        if sites is not None:
+            sites.append((at, node))
         ok = -(2 ** (d.int_bits - 1)) <= v < 2 ** (d.int_bits - 1)
     if not ok:
         desc = f"number {v}" if kind == "integer" and want == "integer" else _go_json_desc(v, want == "integer")
@@ -1660,17 +1698,55 @@ def _decode_walk(v: Any, node: Node, resolve: Resolver, plan: _Plan, fpath: str,
             p = props.get(k) if props else None
             if p is not None:
                 _decode_walk(x, p, resolve, plan, f"{fpath}.{k}" if fpath else k,
-                             f"{gopath}.{k}" if gopath else k, own, errs)
+                             f"{gopath}.{k}" if gopath else k, own, errs, sites, at + (k,) if sites is not None else at)
             elif extra is not None:
-                _decode_walk(x, extra, resolve, plan, f"{fpath}[{k}]", gopath, struct, errs)
+                _decode_walk(x, extra, resolve, plan, f"{fpath}[{k}]", gopath, struct, errs,
+                             sites, at + (k,) if sites is not None else at)
     elif want == "array":
         if d.items is not None:
+            # Values in lists are part of an object's shape: no site below.
             for i, x in enumerate(v):
                 _decode_walk(x, d.items, resolve, plan, f"{fpath}[{i}]", gopath, struct, errs)
     elif d.is_bytes:
+        if sites is not None:
+            sites.append((at, node))
         msg = _base64_error(v)
         if msg:
             errs.append(_decode_error(INVALID, fpath, v, msg))
+
+
+# Built-in objects by (schema node, shape) that decoded without errors, with the sites whose values
+# were checked: see `decode_errors`.
+_DECODED = ShapeCache()
+
+
+def decode_errors(obj: dict[str, Any], node: Node, resolve: Resolver) -> list[FieldError]:
+    """`validate_schema` of a built-in object: what Go's JSON decoder rejects.
+
+    Those errors depend on the object's shape (kubenest.api.shapes), but for values checked outside
+    lists: an object whose shape decoded cleanly before is only checked again at those sites.
+    """
+    key = (id(node), shape(obj))
+    hit = _DECODED.get(key)
+    plan = _decode_plan(resolve)
+    if hit is not None and hit[0] is node:
+        errs: list[FieldError] = []
+        for at, site in hit[1]:
+            v: Any = obj
+            for k in at:
+                v = v[k]
+            _decode_walk(v, site, resolve, plan, "", "", "", errs)
+            if errs:
+                break
+        else:
+            return []
+    errs = []
+    sites: list[tuple[tuple[str, ...], Node]] = []
+    kind = obj.get("kind")
+    _decode_walk(obj, node, resolve, plan, "", "", kind if isinstance(kind, str) and kind else "Object", errs, sites)
+    if not errs:
+        _DECODED.put(key, (node, tuple(sites)))
+    return errs
 
 
 def _decode_special(v: Any, tag: str, fpath: str, errs: list[FieldError]) -> None:
@@ -3415,7 +3491,8 @@ def _configmap(obj: dict[str, Any], old: dict[str, Any] | None) -> list[FieldErr
     data, binary = _d(obj.get("data")), _d(obj.get("binaryData"))
     total = 0
     for key, value in data.items():
-        errs.extend(invalid(f"data[{key}]", key, m) for m in is_config_map_key(key))
+        if msgs := is_config_map_key(key):
+            errs.extend(invalid(f"data[{key}]", key, m) for m in msgs)
         if key in binary:
             errs.append(invalid(f"data[{key}]", key, "duplicate of key present in binaryData"))
         total += _data_size(value, False)

@@ -666,6 +666,41 @@ def test_builtin_unknown_fields_by_shape_match_a_fresh_walk(s137: schema.Schemas
             assert v.unknown_fields(twin, node, s137.resolve) == walked, (kind, twin)
 
 
+def _out_of_range(x: Any, rng: random.Random) -> Any:
+    """x with some map-level values a type check passes and a value check may not: big integers,
+    malformed quantities and base64, int-or-strings out of int32."""
+    if isinstance(x, dict):
+        return {k: _out_of_range(y, rng) for k, y in x.items()}
+    if isinstance(x, int) and not isinstance(x, bool) and rng.random() < 0.3:
+        return rng.choice([2**31, -(2**31) - 1, 2**63, 5])
+    if isinstance(x, str) and rng.random() < 0.3:
+        return rng.choice(["1Zi", "12x", "100m", "==", "YWJj", "not base64!", "80"])
+    return x
+
+
+def test_decode_errors_by_shape_match_a_fresh_walk(s137: schema.Schemas) -> None:
+    # decode_errors answers objects of a shape that decoded cleanly from a cache, checking again only
+    # the values it checked outside lists: it must report what a full walk reports, whatever the values.
+    rng = random.Random(9)
+    kinds = [*SHAPES, ("", "v1", "Secret"), ("", "v1", "ResourceQuota"), ("apps", "v1", "Deployment")]
+    clean = {  # objects that decode cleanly, with values checked at map level
+        "Secret": {"data": {"a": "YWJj", "b": ""}, "immutable": True},
+        "ResourceQuota": {"spec": {"hard": {"cpu": "1", "pods": "10", "memory": "1Gi"}}},
+        "Deployment": {"spec": {"replicas": 2, "strategy": {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": "25%"}},
+                                "revisionHistoryLimit": 3}},
+    }
+    for i in range(900):
+        group, version, kind = kinds[i % len(kinds)]
+        node = s137.for_kind(group, version, kind)
+        assert node is not None
+        base = copy.deepcopy(clean[kind]) if kind in clean and (i // len(kinds)) % 2 else random_value(node, s137.resolve, rng, 0)
+        base = base if isinstance(base, dict) else {}
+        base["kind"] = kind
+        for attempt in range(4):
+            twin = base if attempt == 0 else _out_of_range(variant(base, rng) if attempt == 3 else base, rng)
+            assert v.decode_errors(twin, node, s137.resolve) == v.validate_schema(twin, node, s137.resolve), (kind, twin)
+
+
 # ---- custom resources -----------------------------------------------------------------------------------
 
 WIDGET: dict[str, Any] = {
