@@ -1966,7 +1966,7 @@ def _track_create(new: dict[str, Any], meta: dict[str, Any], manager: str, node:
     if hit is None or hit[0] is not node:
         ctx = _Context(node, resolve, api_version, _reset_set(resets))
         changed = ctx.filtered(ctx.changed(_empty_object(node, kind, resolve), new)).difference(_STRIP)
-        hit = (node, None if changed.empty() else orjson.dumps(changed.to_json()))
+        hit = (node, None if changed.empty() else changed.to_json())
         _CREATED.put(key, hit)
     if hit[1] is None:
         return
@@ -1976,7 +1976,9 @@ def _track_create(new: dict[str, Any], meta: dict[str, Any], manager: str, node:
     if now:
         entry["time"] = now
     entry["fieldsType"] = "FieldsV1"
-    entry["fieldsV1"] = orjson.loads(hit[1])
+    # Shared by every object of the shape, as FieldsV1 decoded from stored objects are shared by the
+    # updates that keep them (`_FieldSet.src`): stored objects are never changed in place.
+    entry["fieldsV1"] = hit[1]
     meta["managedFields"] = [entry]
 
 

@@ -12,6 +12,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
@@ -39,9 +40,11 @@ class SqliteBackend:
     (and before the client is answered), while many concurrent writes share one fsync.
     """
 
-    def __init__(self, path: str, loop: asyncio.AbstractEventLoop | None = None, max_batch: int = 512) -> None:
+    def __init__(self, path: str, loop: asyncio.AbstractEventLoop | None = None, max_batch: int = 512,
+                 linger: float = 0.0001) -> None:
         self.path = path
         self.max_batch = max_batch
+        self.linger = linger
         self._loop = loop
         # Writes queued during one event-loop iteration travel to the writer thread as one list.
         self._pending: list[_Write] = []
@@ -86,11 +89,17 @@ class SqliteBackend:
         assert self._loop is not None
         db = self._db
         stop = False
+        busy = False
         while not stop:
             item = self._queue.get()
             if item is None:
                 break
-            # Whatever queued up while the last batch was committing joins this one (group commit).
+            if busy and self.linger:
+                # Under load (the last batch held several writes) more are on their way: a moment's wait
+                # makes the commit carry them too. Each commit costs a sync and wakes both threads, which
+                # on one busy core cost more than the wait; a lone write is committed at once.
+                time.sleep(self.linger)
+            # Whatever queued up meanwhile joins this batch (group commit).
             batch = list(item)
             while len(batch) < self.max_batch:
                 try:
@@ -120,6 +129,7 @@ class SqliteBackend:
                         db.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
+            busy = len(batch) > 2
             callbacks = [cb for _, _, cb in batch]
             try:
                 self._loop.call_soon_threadsafe(_run_callbacks, callbacks, err)
