@@ -342,7 +342,8 @@ class Registry:
         except BaseException:
             await self._finish(finishers, False)
             raise
-        await self._finish(finishers, True)
+        if finishers:
+            await self._finish(finishers, True)
         await self._after(req, None, entry.obj)
         return entry.obj
 
@@ -397,14 +398,16 @@ class Registry:
     @staticmethod
     async def _admit(hooks: builtins.list[Any], req: Request, obj: Obj, old: Obj | None) -> None:
         operation = "create" if old is None else "update"
+        key = req.key
         for hook in hooks:
-            if _handled(hook, req.key, operation):
+            if _handled(hook, key, operation):
                 await hook(req, obj, old)
 
     async def _after(self, req: Request, old: Obj | None, new: Obj | None) -> None:
         operation = "create" if old is None else "delete" if new is None else "update"
+        key = req.key
         for hook in self.after_write:
-            if _handled(hook, req.key, operation):
+            if _handled(hook, key, operation):
                 await hook(req, old, new)
 
     # -- update -------------------------------------------------------------------------------------

@@ -54,19 +54,20 @@ class ResourceInfo:
         if not self.storage_group:
             self.storage_group = self.group
 
-    @property
+    # Asked on every request: worked out once (the fields they derive from are never changed).
+    @functools.cached_property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
-    @property
+    @functools.cached_property
     def group_resource(self) -> str:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
-    @property
+    @functools.cached_property
     def is_custom(self) -> bool:
         return self.crd_schema is not None
 
-    @property
+    @functools.cached_property
     def has_status(self) -> bool:
         return "status" in self.subresources
 
