@@ -1,7 +1,7 @@
 """Admission plugins: LimitRanger and ResourceQuota, as kube-apiserver runs them.
 
 Both plug into the registry's admission hooks (`Registry.mutating_admission` and
-`Registry.validating_admission`, each `async hook(req, obj, old)`):
+`Registry.validating_admission`, each `hook(req, obj, old)`):
 
 - `LimitRanger` (plugin/pkg/admission/limitranger): on pod creation it fills in the container
   requests and limits a namespace's LimitRanges default (`default`, `defaultRequest`) and notes them
@@ -207,7 +207,7 @@ class LimitRanger:
         return _is_pvc(req)
 
     @handles(resources=("pods",), operations=("create",))
-    async def mutate(self, req: Request, obj: Obj, old: Obj | None) -> None:
+    def mutate(self, req: Request, obj: Obj, old: Obj | None) -> None:
         """Default container requests and limits of a new pod from the namespace's LimitRanges."""
         if not _is_pod(req) or not self._applies(req, obj, old):
             return
@@ -219,7 +219,7 @@ class LimitRanger:
             obj["status"]["qosClass"] = qos_class(obj)
 
     @handles(resources=("pods", "persistentvolumeclaims"))
-    async def validate(self, req: Request, obj: Obj, old: Obj | None) -> None:
+    def validate(self, req: Request, obj: Obj, old: Obj | None) -> None:
         """Reject pods and claims outside a LimitRange's min, max or maxLimitRequestRatio."""
         if not self._applies(req, obj, old):
             return
@@ -637,7 +637,7 @@ class ResourceQuota:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def validate(self, req: Request, obj: Obj, old: Obj | None) -> None:
+    def validate(self, req: Request, obj: Obj, old: Obj | None) -> None:
         r = req.resource
         key = req.key
         if not r.namespaced or key in IGNORED or req.verb == "delete":
@@ -706,7 +706,7 @@ class ServiceAccountAdmission:
         self.store = store
 
     @handles(resources=("pods",), operations=("create",))
-    async def mutate(self, req: Request, obj: Obj, old: Obj | None) -> None:
+    def mutate(self, req: Request, obj: Obj, old: Obj | None) -> None:
         if old is not None or req.subresource or not _is_pod(req):
             return
         spec = obj.get("spec")

@@ -41,7 +41,7 @@ class GarbageCollector:
         self.registry.after_write.append(self.on_write)
 
     @handles(operations=("update", "delete"))  # a create cannot delete or be deleted
-    async def on_write(self, req: Request, old: Obj | None, new: Obj | None) -> None:
+    def on_write(self, req: Request, old: Obj | None, new: Obj | None) -> None:
         if new is None and old is not None:
             self._spawn(self._owner_gone(req, old))
             return

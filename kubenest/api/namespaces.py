@@ -36,7 +36,7 @@ class NamespaceController:
         self.registry.after_write.append(self.on_write)
 
     @handles(operations=("update", "delete"))  # a create cannot start a namespace's deletion
-    async def on_write(self, req: Request, old: Obj | None, new: Obj | None) -> None:
+    def on_write(self, req: Request, old: Obj | None, new: Obj | None) -> None:
         r = req.resource
         if r.group == "" and r.kind == "Namespace":
             if new is not None and new["metadata"].get("deletionTimestamp"):

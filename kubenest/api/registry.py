@@ -25,6 +25,7 @@ from kubenest.api.errors import ApiError
 from kubenest.api.names import new_uid, random_string
 from kubenest.api.request import Request, User
 from kubenest.api.resources import ResourceInfo, ScaleInfo
+from kubenest.api.shapes import shape
 from kubenest.store.store import Entry, Store, StoreError
 
 Obj = dict[str, Any]
@@ -137,9 +138,10 @@ class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
         # Hooks other parts of the server add (CRD controller, GC): called after committed writes. Every
-        # list of hooks here calls a hook only for the writes it declares with `handles` (default: all).
+        # list of hooks here calls a hook only for the writes it declares with `handles` (default: all);
+        # admission and after-write hooks are plain functions or coroutine functions (awaited).
         self.after_write: list[Any] = []
-        # Admission plugins (kubenest.api.admission), each `async hook(req, obj, old)` (old is None on
+        # Admission plugins (kubenest.api.admission), each `hook(req, obj, old)` (old is None on
         # create) that raises ApiError to deny. As in kube-apiserver, mutating ones run after defaulting
         # and may change `obj`; validating ones run after validation and may only reject it.
         self.mutating_admission: list[Any] = []
@@ -192,18 +194,28 @@ class Registry:
                 )
             raise errors.bad_request(f"the kind in the data ({kind}) does not match the expected kind ({r.kind})")
 
-    def _field_validation(self, req: Request, obj: Obj, warnings: Warnings) -> None:
+    def _field_validation(self, req: Request, obj: Obj, warnings: Warnings, decode: bool = False) -> None:
+        """Unknown fields as the request's fieldValidation asks; with `decode`, first what Go's JSON decoder
+        refuses (a 400), as kube decodes a body before it reports unknown fields."""
         mode = req.q("fieldValidation") or "Warn"
         if mode not in ("Strict", "Warn", "Ignore"):
             raise errors.bad_request(
                 f"fieldValidation parameter unsupported: {mode}, must be one of Ignore, Warn, or Strict"
             )
-        if mode == "Ignore":
+        if mode == "Ignore" and not decode:
             return
-        node, resolve = strategy.schema_of(req.resource, self.ctx(req))
+        r = req.resource
+        ctx = self.ctx(req)
+        node, resolve = strategy.schema_of(r, ctx)
         if node is None:
             return
-        unknown = validation.unknown_fields(obj, node, resolve)
+        # Both checks depend on the object's shape: worked out once for the two.
+        of = None if r.is_custom else shape(obj)
+        if decode:
+            strategy.for_resource(r).decode_check(r, obj, ctx, of)
+        if mode == "Ignore":
+            return
+        unknown = validation.unknown_fields(obj, node, resolve, of=of)
         if not unknown:
             return
         msgs = [f'unknown field "{u.lstrip(".")}"' for u in unknown]
@@ -278,7 +290,8 @@ class Registry:
                      track: bool = True) -> Obj:
         r = req.resource
         warnings = warnings if warnings is not None else Warnings()
-        obj, meta = self._body(req, obj, warnings)
+        from_request = obj is None
+        obj, meta = self._body(req, obj, warnings, decode=True)
         name = meta.get("name") or ""
         generated = not name and bool(meta.get("generateName"))
         if generated:
@@ -310,7 +323,8 @@ class Registry:
         if r.has_status and r.kind not in ("Namespace", "Pod", "Node"):
             # kube drops status on create for kinds with a status subresource (kubelets register Nodes with theirs).
             obj.pop("status", None)
-        strat.decode_check(r, obj, ctx)
+        if not from_request:
+            strat.decode_check(r, obj, ctx)  # a request's body was checked as it was decoded
         strat.prepare_for_create(r, obj, ctx)
         if strat.uses_generation(r):
             meta["generation"] = 1
@@ -347,13 +361,13 @@ class Registry:
         await self._after(req, None, entry.obj)
         return entry.obj
 
-    def _body(self, req: Request, obj: Obj | None, warnings: Warnings) -> tuple[Obj, Obj]:
+    def _body(self, req: Request, obj: Obj | None, warnings: Warnings, decode: bool = False) -> tuple[Obj, Obj]:
         """The object to write (decoded, type-checked and field-validated when it comes from the
-        request body) and its metadata dict."""
+        request body; with `decode`, checked as Go's JSON decoder would too) and its metadata dict."""
         if obj is None:
             obj = decode_body(req)
             self._check_type(req, obj)
-            self._field_validation(req, obj, warnings)
+            self._field_validation(req, obj, warnings, decode)
         meta = obj.get("metadata")
         if not isinstance(meta, dict):
             meta = obj["metadata"] = {}
@@ -400,15 +414,15 @@ class Registry:
         operation = "create" if old is None else "update"
         key = req.key
         for hook in hooks:
-            if _handled(hook, key, operation):
-                await hook(req, obj, old)
+            if _handled(hook, key, operation) and (pending := hook(req, obj, old)) is not None:
+                await pending
 
     async def _after(self, req: Request, old: Obj | None, new: Obj | None) -> None:
         operation = "create" if old is None else "delete" if new is None else "update"
         key = req.key
         for hook in self.after_write:
-            if _handled(hook, key, operation):
-                await hook(req, old, new)
+            if _handled(hook, key, operation) and (pending := hook(req, old, new)) is not None:
+                await pending
 
     # -- update -------------------------------------------------------------------------------------
 

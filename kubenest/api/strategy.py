@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import random
+from collections.abc import Hashable
 from typing import Any
 
 from kubenest.api import defaults, validation
@@ -77,13 +78,14 @@ class Strategy:
             errs += validation.validate_builtin(obj, r.kind, r.group, old)
         return errs
 
-    def decode_check(self, r: ResourceInfo, obj: Obj, ctx: Any) -> None:
-        """Refuse a built-in object kube could not decode into its Go type (400), before defaulting."""
+    def decode_check(self, r: ResourceInfo, obj: Obj, ctx: Any, of: Hashable | None = None) -> None:
+        """Refuse a built-in object kube could not decode into its Go type (400), before defaulting.
+        `of`: the object's shape, when the caller has it (kubenest.api.shapes)."""
         if r.is_custom or r.definition is None:
             return
         node, resolve = schema_of(r, ctx)
         if node is not None:
-            check(validation.decode_errors(obj, node, resolve), r, obj)
+            check(validation.decode_errors(obj, node, resolve, of=of), r, obj)
 
     def after_read_status(self, new: Obj, old: Obj) -> Obj:
         """A status write changes only status (and nothing in metadata but what kube allows)."""

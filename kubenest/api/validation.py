@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -1720,13 +1720,15 @@ def _decode_walk(v: Any, node: Node, resolve: Resolver, plan: _Plan, fpath: str,
 _DECODED = ShapeCache()
 
 
-def decode_errors(obj: dict[str, Any], node: Node, resolve: Resolver) -> list[FieldError]:
+def decode_errors(obj: dict[str, Any], node: Node, resolve: Resolver, *, of: Hashable | None = None
+                  ) -> list[FieldError]:
     """`validate_schema` of a built-in object: what Go's JSON decoder rejects.
 
     Those errors depend on the object's shape (kubenest.api.shapes), but for values checked outside
-    lists: an object whose shape decoded cleanly before is only checked again at those sites.
+    lists: an object whose shape decoded cleanly before is only checked again at those sites. `of`:
+    the object's shape, when the caller has it.
     """
-    key = (id(node), shape(obj))
+    key = (id(node), shape(obj) if of is None else of)
     hit = _DECODED.get(key)
     plan = _decode_plan(resolve)
     if hit is not None and hit[0] is node:
@@ -1968,7 +1970,8 @@ def _crd_unknown(obj: dict[str, Any], node: Node, mutate: bool) -> list[str]:
     return out
 
 
-def unknown_fields(obj: dict[str, Any], node: Node, resolve: Resolver, *, crd: bool | None = None) -> list[str]:
+def unknown_fields(obj: dict[str, Any], node: Node, resolve: Resolver, *, crd: bool | None = None,
+                   of: Hashable | None = None) -> list[str]:
     """Paths of fields the schema does not know, as fieldValidation=Strict/Warn prints them
     ('unknown field "spec.containers[0].bogus"'); `obj` is not changed.
 
@@ -1981,8 +1984,8 @@ def unknown_fields(obj: dict[str, Any], node: Node, resolve: Resolver, *, crd: b
         crd = resolve is identity
     if crd:
         return _crd_unknown(obj, resolve(node), mutate=False)
-    # Which fields a built-in object's schema does not know depends on the object's shape only.
-    key = (id(node), shape(obj))
+    # Which fields a built-in object's schema does not know depends on the object's shape (`of`) only.
+    key = (id(node), shape(obj) if of is None else of)
     hit = _UNKNOWN.get(key)
     if hit is None or hit[0] is not node:
         out: list[str] = []

@@ -29,7 +29,7 @@ class ResourceQuotaController(Controller):
         super().__init__(client)
         client.registry.after_write.append(self.on_write)
 
-    async def on_write(self, req: Request, old: Obj | None, new: Obj | None) -> None:
+    def on_write(self, req: Request, old: Obj | None, new: Obj | None) -> None:
         """Registry hook: a write in a namespace with quotas may change their usage."""
         if self.manager is None or not req.resource.namespaced or req.key in (QUOTAS, *admission.IGNORED):
             return

@@ -30,6 +30,13 @@ CASES = [
      JSON, 422),
     ("POST", "/apis/apps/v1/namespaces/default/deployments",
      b'{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{"replicas":"three"}}', JSON, 400),
+    # kube decodes the whole body first: fields the create then drops or fills in, and a missing
+    # namespace, do not hide a value Go's decoder refuses.
+    ("POST", PODS, b'{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c",'
+     b'"image":"x"}]},"status":{"phase":5}}', JSON, 400),
+    ("POST", CM, b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"g","generation":"one"}}', JSON, 400),
+    ("POST", "/api/v1/namespaces/nowhere/configmaps", b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"n"},'
+     b'"data":[1]}', JSON, 400),
     ("POST", PODS, b"\x00\x01", "application/vnd.kubernetes.protobuf", 400),
     ("POST", CM, b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"rv","resourceVersion":"12"}}', JSON, 400),
     ("DELETE", CM + "/x?propagationPolicy=Sideways", None, None, 422),

@@ -22,6 +22,11 @@ def test_hooks_run_only_for_the_resources_and_operations_they_handle() -> None:
             calls.append((name, req.key, "create" if old is None else "update"))
         return hook
 
+    def plain(name: str) -> Any:
+        def hook(req: Request, obj: Any, old: Any) -> None:  # a plain function: called, nothing awaited
+            calls.append((name, req.key, "create" if old is None else "update"))
+        return hook
+
     def after(name: str) -> Any:
         async def hook(req: Request, old: Any, new: Any) -> None:
             calls.append((name, req.key, "create" if old is None else "update"))
@@ -34,6 +39,7 @@ def test_hooks_run_only_for_the_resources_and_operations_they_handle() -> None:
         registry.mutating_admission.append(handles(resources=("pods",))(admission("pods-only")))
         registry.validating_admission.append(handles(operations=("update",))(admission("updates-only")))
         registry.validating_admission.append(admission("everything"))
+        registry.validating_admission.append(handles(operations=("create",))(plain("plain-creates")))
         registry.after_write.append(handles(resources=("configmaps",), operations=("create",))(after("after")))
         user = User("admin", ("system:masters",))
         configmaps = cluster.resource("", "v1", "configmaps")
@@ -44,5 +50,6 @@ def test_hooks_run_only_for_the_resources_and_operations_they_handle() -> None:
         await registry.update(Request("PUT", "update", cluster, configmaps, "default", "c", "", {}, {}, user, update))
 
     asyncio.run(main())
-    assert calls == [("everything", "configmaps", "create"), ("after", "configmaps", "create"),
+    assert calls == [("everything", "configmaps", "create"), ("plain-creates", "configmaps", "create"),
+                     ("after", "configmaps", "create"),
                      ("updates-only", "configmaps", "update"), ("everything", "configmaps", "update")]
