@@ -105,7 +105,8 @@ async def assign(req: Request, registry: Any, name: str, node: str, meta: Obj) -
             if e.reason == "missing":
                 raise errors.not_found("pods", "", name) from None
             continue
-        await registry._after(pod_req, pod, updated.obj)
+        if pending := registry._after(pod_req, pod, updated.obj):
+            await pending
         return
     raise errors.conflict_modified("pods", "", name)
 

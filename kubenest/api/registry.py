@@ -11,7 +11,7 @@ import base64
 import builtins
 import copy
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -69,6 +69,24 @@ def handles(resources: Iterable[str] | None = None, operations: Iterable[str] | 
 def _handled(hook: Any, key: str, operation: str) -> bool:
     scope = getattr(hook, "handles", None)
     return scope is None or ((scope[0] is None or key in scope[0]) and (scope[1] is None or operation in scope[1]))
+
+
+def _call_hooks(hooks: list[Any], key: str, operation: str, *args: Any) -> Awaitable[None] | None:
+    """Call, in order, the hooks that handle this write. Plain functions run here; from the first hook
+    that returns an awaitable on, the rest run in the coroutine returned (None when all are done), so a
+    write whose hooks are plain functions pays for no coroutine."""
+    for i, hook in enumerate(hooks):
+        if _handled(hook, key, operation) and (pending := hook(*args)) is not None:
+            return _call_rest(pending, hooks[i + 1:], key, operation, args)
+    return None
+
+
+async def _call_rest(pending: Awaitable[None], rest: list[Any], key: str, operation: str, args: tuple[Any, ...]
+                     ) -> None:
+    await pending
+    for hook in rest:
+        if _handled(hook, key, operation) and (more := hook(*args)) is not None:
+            await more
 
 
 def decode_body(req: Request) -> Obj:
@@ -328,15 +346,21 @@ class Registry:
         strat.prepare_for_create(r, obj, ctx)
         if strat.uses_generation(r):
             meta["generation"] = 1
-        await self._admit(self.mutating_admission, req, obj, None)
+        if pending := self._admit(self.mutating_admission, req, obj, None):
+            await pending
         strategy.check(strat.validate(r, obj, None, ctx), r, obj)
-        await self._admit(self.validating_admission, req, obj, None)
+        if pending := self._admit(self.validating_admission, req, obj, None):
+            await pending
         if track:
             self._track(req, None, obj)
         if sent_rv not in (None, "", "0") and not req.dry_run:
             # The storage layer's check (after validation and admission; dry runs never reach it).
             raise errors.bad_request("resourceVersion should not be set on objects to be created")
-        finishers = await self._begin_create(req, strat, obj, ctx)
+        if self.begin_create and not req.dry_run and any(_handled(h, req.key, "create") for h in self.begin_create):
+            finishers = await self._begin_create(req, strat, obj, ctx)
+        else:  # no hook takes anything for this create: nothing to release if a later step fails
+            strat.begin_create(r, obj, ctx)
+            finishers = []
         if req.dry_run:
             if self.store.get(req.cluster.name, req.key, req.namespace, name) is not None:
                 raise errors.already_exists(r.plural, r.group, name)
@@ -358,7 +382,8 @@ class Registry:
             raise
         if finishers:
             await self._finish(finishers, True)
-        await self._after(req, None, entry.obj)
+        if pending := self._after(req, None, entry.obj):
+            await pending
         return entry.obj
 
     def _body(self, req: Request, obj: Obj | None, warnings: Warnings, decode: bool = False) -> tuple[Obj, Obj]:
@@ -410,19 +435,14 @@ class Registry:
             await finish(ok)
 
     @staticmethod
-    async def _admit(hooks: builtins.list[Any], req: Request, obj: Obj, old: Obj | None) -> None:
-        operation = "create" if old is None else "update"
-        key = req.key
-        for hook in hooks:
-            if _handled(hook, key, operation) and (pending := hook(req, obj, old)) is not None:
-                await pending
+    def _admit(hooks: builtins.list[Any], req: Request, obj: Obj, old: Obj | None) -> Awaitable[None] | None:
+        """Run admission hooks; what is left to await, if a hook is a coroutine function."""
+        return _call_hooks(hooks, req.key, "create" if old is None else "update", req, obj, old)
 
-    async def _after(self, req: Request, old: Obj | None, new: Obj | None) -> None:
+    def _after(self, req: Request, old: Obj | None, new: Obj | None) -> Awaitable[None] | None:
+        """Run the after-write hooks; what is left to await, if a hook is a coroutine function."""
         operation = "create" if old is None else "delete" if new is None else "update"
-        key = req.key
-        for hook in self.after_write:
-            if _handled(hook, key, operation) and (pending := hook(req, old, new)) is not None:
-                await pending
+        return _call_hooks(self.after_write, req.key, operation, req, old, new)
 
     # -- update -------------------------------------------------------------------------------------
 
@@ -486,9 +506,11 @@ class Registry:
             if strat.uses_generation(r) and _spec_changed(new, old):
                 meta["generation"] = int(old_meta.get("generation", 1)) + 1
         new["metadata"]["resourceVersion"] = old["metadata"].get("resourceVersion")
-        await self._admit(self.mutating_admission, req, new, old)
+        if pending := self._admit(self.mutating_admission, req, new, old):
+            await pending
         strategy.check(strat.validate(r, new, old, ctx), r, new)
-        await self._admit(self.validating_admission, req, new, old)
+        if pending := self._admit(self.validating_admission, req, new, old):
+            await pending
         if track:
             if "managedFields" not in obj.get("metadata", {}) and old["metadata"].get("managedFields") is not None:
                 new["metadata"]["managedFields"] = copy.deepcopy(old["metadata"]["managedFields"])
@@ -516,7 +538,8 @@ class Registry:
             if e.reason == "missing":
                 raise errors.not_found(r.plural, r.group, req.name) from None
             raise errors.conflict_modified(r.plural, r.group, req.name) from None
-        await self._after(req, old, entry.obj)
+        if pending := self._after(req, old, entry.obj):
+            await pending
         return entry.obj
 
     # -- patch --------------------------------------------------------------------------------------
@@ -705,7 +728,8 @@ class Registry:
             if not new["metadata"]["finalizers"]:
                 del new["metadata"]["finalizers"]
             updated = await self.store.update(req.cluster.name, req.key, req.namespace, req.name, new, entry.rv)
-            await self._after(req, obj, updated.obj)
+            if pending := self._after(req, obj, updated.obj):
+                await pending
             return updated.obj, False
         done = await self._delete_now(req, entry.rv)
         return done.obj, True
@@ -741,7 +765,8 @@ class Registry:
             updated = await self.store.update(req.cluster.name, req.key, req.namespace, req.name, new, entry.rv)
         except StoreError:
             raise errors.conflict_modified(req.resource.plural, req.resource.group, req.name) from None
-        await self._after(req, entry.obj, updated.obj)
+        if pending := self._after(req, entry.obj, updated.obj):
+            await pending
         return updated.obj
 
     async def _delete_now(self, req: Request, expect: int | None) -> Entry:
@@ -752,7 +777,8 @@ class Registry:
             if e.reason == "missing":
                 raise errors.not_found(r.plural, r.group, req.name) from None
             raise errors.conflict_modified(r.plural, r.group, req.name) from None
-        await self._after(req, entry.obj, None)
+        if pending := self._after(req, entry.obj, None):
+            await pending
         return entry
 
     def _delete_options(self, req: Request) -> Obj:
