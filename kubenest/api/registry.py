@@ -11,7 +11,7 @@ import base64
 import builtins
 import copy
 import datetime
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -71,21 +71,53 @@ def _handled(hook: Any, key: str, operation: str) -> bool:
     return scope is None or ((scope[0] is None or key in scope[0]) and (scope[1] is None or operation in scope[1]))
 
 
-def _call_hooks(hooks: list[Any], key: str, operation: str, *args: Any) -> Awaitable[None] | None:
-    """Call, in order, the hooks that handle this write. Plain functions run here; from the first hook
-    that returns an awaitable on, the rest run in the coroutine returned (None when all are done), so a
-    write whose hooks are plain functions pays for no coroutine."""
-    for i, hook in enumerate(hooks):
-        if _handled(hook, key, operation) and (pending := hook(*args)) is not None:
-            return _call_rest(pending, hooks[i + 1:], key, operation, args)
-    return None
+class Hooks:
+    """One kind of registry hooks, in the order they were added, and which of them handle each
+    (group-resource, operation): worked out once per pair, again after a hook is added or removed."""
+
+    def __init__(self) -> None:
+        self._hooks: list[Any] = []
+        self._handling: dict[tuple[str, str], tuple[Any, ...]] = {}
+
+    def append(self, hook: Any) -> None:
+        self._hooks.append(hook)
+        self._handling.clear()
+
+    def remove(self, hook: Any) -> None:
+        self._hooks.remove(hook)
+        self._handling.clear()
+
+    def __contains__(self, hook: Any) -> bool:
+        return hook in self._hooks
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(self._hooks))
+
+    def __len__(self) -> int:
+        return len(self._hooks)
+
+    def handling(self, key: str, operation: str) -> tuple[Any, ...]:
+        """The hooks that handle `operation` on the group-resource `key`, in order."""
+        found = self._handling.get((key, operation))
+        if found is None:
+            found = self._handling[(key, operation)] = tuple(h for h in self._hooks if _handled(h, key, operation))
+        return found
+
+    def call(self, key: str, operation: str, *args: Any) -> Awaitable[None] | None:
+        """Call, in order, the hooks that handle this write. Plain functions run here; from the first hook
+        that returns an awaitable on, the rest run in the coroutine returned (None when all are done), so a
+        write whose hooks are plain functions pays for no coroutine."""
+        hooks = self.handling(key, operation)
+        for i, hook in enumerate(hooks):
+            if (pending := hook(*args)) is not None:
+                return _call_rest(pending, hooks[i + 1:], args)
+        return None
 
 
-async def _call_rest(pending: Awaitable[None], rest: list[Any], key: str, operation: str, args: tuple[Any, ...]
-                     ) -> None:
+async def _call_rest(pending: Awaitable[None], rest: tuple[Any, ...], args: tuple[Any, ...]) -> None:
     await pending
     for hook in rest:
-        if _handled(hook, key, operation) and (more := hook(*args)) is not None:
+        if (more := hook(*args)) is not None:
             await more
 
 
@@ -158,16 +190,16 @@ class Registry:
         # Hooks other parts of the server add (CRD controller, GC): called after committed writes. Every
         # list of hooks here calls a hook only for the writes it declares with `handles` (default: all);
         # admission and after-write hooks are plain functions or coroutine functions (awaited).
-        self.after_write: list[Any] = []
+        self.after_write = Hooks()
         # Admission plugins (kubenest.api.admission), each `hook(req, obj, old)` (old is None on
         # create) that raises ApiError to deny. As in kube-apiserver, mutating ones run after defaulting
         # and may change `obj`; validating ones run after validation and may only reject it.
-        self.mutating_admission: list[Any] = []
-        self.validating_admission: list[Any] = []
+        self.mutating_admission = Hooks()
+        self.validating_admission = Hooks()
         # Allocators (kube's BeginCreate), each `async hook(req, obj) -> finish | None`, run after validation and
         # admission, before the strategy's own `begin_create` and the write (not on dry runs); each returned
         # `async finish(ok)` learns whether the object was stored, so it can release what it took.
-        self.begin_create: list[Any] = []
+        self.begin_create = Hooks()
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -356,7 +388,7 @@ class Registry:
         if sent_rv not in (None, "", "0") and not req.dry_run:
             # The storage layer's check (after validation and admission; dry runs never reach it).
             raise errors.bad_request("resourceVersion should not be set on objects to be created")
-        if self.begin_create and not req.dry_run and any(_handled(h, req.key, "create") for h in self.begin_create):
+        if not req.dry_run and self.begin_create.handling(req.key, "create"):
             finishers = await self._begin_create(req, strat, obj, ctx)
         else:  # no hook takes anything for this create: nothing to release if a later step fails
             strat.begin_create(r, obj, ctx)
@@ -416,10 +448,8 @@ class Registry:
         step fails. Returns their finishers."""
         finishers: builtins.list[Any] = []
         try:
-            if self.begin_create and not req.dry_run:
-                for hook in self.begin_create:
-                    if not _handled(hook, req.key, "create"):
-                        continue
+            if not req.dry_run:
+                for hook in self.begin_create.handling(req.key, "create"):
                     finish = await hook(req, obj)
                     if finish is not None:
                         finishers.append(finish)
@@ -435,14 +465,14 @@ class Registry:
             await finish(ok)
 
     @staticmethod
-    def _admit(hooks: builtins.list[Any], req: Request, obj: Obj, old: Obj | None) -> Awaitable[None] | None:
+    def _admit(hooks: Hooks, req: Request, obj: Obj, old: Obj | None) -> Awaitable[None] | None:
         """Run admission hooks; what is left to await, if a hook is a coroutine function."""
-        return _call_hooks(hooks, req.key, "create" if old is None else "update", req, obj, old)
+        return hooks.call(req.key, "create" if old is None else "update", req, obj, old)
 
     def _after(self, req: Request, old: Obj | None, new: Obj | None) -> Awaitable[None] | None:
         """Run the after-write hooks; what is left to await, if a hook is a coroutine function."""
         operation = "create" if old is None else "delete" if new is None else "update"
-        return _call_hooks(self.after_write, req.key, operation, req, old, new)
+        return self.after_write.call(req.key, operation, req, old, new)
 
     # -- update -------------------------------------------------------------------------------------
 

@@ -37,6 +37,12 @@ class Controller:
         self.client = client
         self.manager: Manager | None = None
 
+    def relevant(self, ev: Event) -> bool:
+        """Whether an event of a watched resource may concern this controller at all. Where every
+        controller of a watch says no, the store drops the event before queueing it (a cheap test
+        saves a queue round per write nobody acts on). Default: every event."""
+        return True
+
     def keys_for(self, ev: Event) -> Iterable[Key]:
         """Primary keys an event concerns: the object itself, the controller owning a dependent,
         or (for an unowned dependent) the primaries that may adopt it (`orphan_keys`)."""
@@ -103,6 +109,18 @@ def owner_keys(ev: Event, kind: str) -> Iterable[Key]:
                     yield key
 
 
+def _relevance_filter(ctrls: list[Controller]) -> Callable[[Event], Event | None] | None:
+    """The store-side filter of a watch shared by `ctrls`: none unless each of them says which events
+    are relevant to it."""
+    if any(type(c).relevant is Controller.relevant for c in ctrls):
+        return None
+
+    def relevant(ev: Event) -> Event | None:
+        return ev if any(c.relevant(ev) for c in ctrls) else None
+
+    return relevant
+
+
 class Manager:
     """Runs controllers: one watcher per resource across clusters, N workers over one queue."""
 
@@ -131,7 +149,7 @@ class Manager:
                 if r:
                     by_resource.setdefault(r, []).append(c)
         for resource, ctrls in by_resource.items():
-            w = self.store.watch("*", resource, None, None)
+            w = self.store.watch("*", resource, None, None, _relevance_filter(ctrls))
             self._watchers.append((resource, w))
             self._tasks.append(asyncio.ensure_future(self._pump(w, ctrls)))
         for _ in range(self.workers):

@@ -103,6 +103,9 @@ class RootCACertPublisher(Controller):
     def _served(self, cluster: str, namespace: str) -> bool:
         return self.shared is not None and self.shared.serves(cluster, "configmaps", namespace, ROOT_CA_CONFIGMAP)
 
+    def relevant(self, ev: Event) -> bool:
+        return ev.resource == self.primary or ev.name == ROOT_CA_CONFIGMAP  # of config maps, only its own
+
     def keys_for(self, ev: Event) -> Iterable[Key]:
         if ev.resource == self.primary:
             added = ev.type == "ADDED" and not self._served(ev.cluster, ev.name)

@@ -250,6 +250,11 @@ class DownController(SyncController):
     kind_: Kind = PODS
     update_keys: tuple[str, ...] = ("spec",)
 
+    def relevant(self, ev: Event) -> bool:
+        # Only virtual objects have host copies; a cluster that becomes Ready is resynced whole, so
+        # its earlier events are not needed either.
+        return ev.cluster in self.syncer.ready
+
     @property
     def cache(self) -> HostCache:
         return self.syncer.caches[self.kind_.plural]

@@ -38,7 +38,8 @@ def test_hooks_run_only_for_the_resources_and_operations_they_handle() -> None:
         registry = Registry(store)
         registry.mutating_admission.append(handles(resources=("pods",))(admission("pods-only")))
         registry.validating_admission.append(handles(operations=("update",))(admission("updates-only")))
-        registry.validating_admission.append(admission("everything"))
+        everything = admission("everything")
+        registry.validating_admission.append(everything)
         registry.validating_admission.append(handles(operations=("create",))(plain("plain-creates")))
         registry.after_write.append(handles(resources=("configmaps",), operations=("create",))(after("after")))
         user = User("admin", ("system:masters",))
@@ -48,8 +49,13 @@ def test_hooks_run_only_for_the_resources_and_operations_they_handle() -> None:
         await registry.create(Request("POST", "create", cluster, configmaps, "default", "", "", {}, {}, user, body))
         update = orjson.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}})
         await registry.update(Request("PUT", "update", cluster, configmaps, "default", "c", "", {}, {}, user, update))
+        registry.validating_admission.remove(everything)  # gone for the next write
+        calls.append(("removed", "", ""))
+        again = orjson.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "c"}})
+        await registry.update(Request("PUT", "update", cluster, configmaps, "default", "c", "", {}, {}, user, again))
 
     asyncio.run(main())
     assert calls == [("everything", "configmaps", "create"), ("plain-creates", "configmaps", "create"),
                      ("after", "configmaps", "create"),
-                     ("updates-only", "configmaps", "update"), ("everything", "configmaps", "update")]
+                     ("updates-only", "configmaps", "update"), ("everything", "configmaps", "update"),
+                     ("removed", "", ""), ("updates-only", "configmaps", "update")]
