@@ -103,8 +103,7 @@ def main() -> None:
     if args.quick:
         args.clusters, args.replicas = 5, 20
     common.header("deployments_scale", args)
-    loop = common.new_event_loop()
-    loop.run_until_complete(run(args))
+    common.run(run(args))
 
 
 if __name__ == "__main__":

@@ -195,11 +195,7 @@ def main() -> None:
                         help="simulated nodes of the embedded host (110 pods each: room for every pod)")
     args = parser.parse_args()
     common.header("pod_sync", args)
-    loop = common.new_event_loop()
-    try:
-        loop.run_until_complete(run(args))
-    finally:
-        loop.close()
+    common.run(run(args))
 
 
 if __name__ == "__main__":

@@ -149,11 +149,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     common.header("pods_at_scale", args)
-    loop = common.new_event_loop()
-    try:
-        loop.run_until_complete(run(args))
-    finally:
-        loop.close()
+    common.run(run(args))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import base64
 import builtins
 import copy
 import datetime
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -89,12 +89,6 @@ class Hooks:
 
     def __contains__(self, hook: Any) -> bool:
         return hook in self._hooks
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(list(self._hooks))
-
-    def __len__(self) -> int:
-        return len(self._hooks)
 
     def handling(self, key: str, operation: str) -> tuple[Any, ...]:
         """The hooks that handle `operation` on the group-resource `key`, in order."""
@@ -388,8 +382,9 @@ class Registry:
         if sent_rv not in (None, "", "0") and not req.dry_run:
             # The storage layer's check (after validation and admission; dry runs never reach it).
             raise errors.bad_request("resourceVersion should not be set on objects to be created")
-        if not req.dry_run and self.begin_create.handling(req.key, "create"):
-            finishers = await self._begin_create(req, strat, obj, ctx)
+        begin_hooks = () if req.dry_run else self.begin_create.handling(req.key, "create")
+        if begin_hooks:
+            finishers = await self._begin_create(req, begin_hooks, strat, obj, ctx)
         else:  # no hook takes anything for this create: nothing to release if a later step fails
             strat.begin_create(r, obj, ctx)
             finishers = []
@@ -443,16 +438,16 @@ class Registry:
             # Objects kube's field manager cannot track (e.g. duplicate list keys) are stored untracked.
             new["metadata"].pop("managedFields", None)
 
-    async def _begin_create(self, req: Request, strat: strategy.Strategy, obj: Obj, ctx: Context) -> builtins.list[Any]:
-        """Run the `begin_create` hooks, then the strategy's; what the hooks took is released if a later
-        step fails. Returns their finishers."""
+    async def _begin_create(self, req: Request, hooks: tuple[Any, ...], strat: strategy.Strategy, obj: Obj,
+                            ctx: Context) -> builtins.list[Any]:
+        """Run the `begin_create` hooks that handle this create, then the strategy's; what the hooks took is
+        released if a later step fails. Returns their finishers."""
         finishers: builtins.list[Any] = []
         try:
-            if not req.dry_run:
-                for hook in self.begin_create.handling(req.key, "create"):
-                    finish = await hook(req, obj)
-                    if finish is not None:
-                        finishers.append(finish)
+            for hook in hooks:
+                finish = await hook(req, obj)
+                if finish is not None:
+                    finishers.append(finish)
             strat.begin_create(req.resource, obj, ctx)
         except BaseException:
             await self._finish(finishers, False)

@@ -3,7 +3,8 @@
 Objects of one kind written by one client (a controller stamping pods from a template, an operator's
 config maps, the events every component posts) differ in values, rarely in structure. Answers that
 depend on structure only are computed once per shape and reused: the unknown fields strict decoding
-reports (`validation.unknown_fields`) and the managed fields of a create (`apply.track_update`).
+reports (`validation.unknown_fields`), Go's decode errors (`validation.decode_errors`, which checks
+again the few values outside lists it looked at) and the managed fields of a create (`apply.track_update`).
 
 A shape keeps each map's keys in order with the shape of their values, a scalar by its JSON type,
 and a list whole, as its JSON encoding, since list items carry the keys and values of associative

@@ -1970,6 +1970,10 @@ def _crd_unknown(obj: dict[str, Any], node: Node, mutate: bool) -> list[str]:
     return out
 
 
+# Unknown fields of built-in objects by (schema node, shape): see `unknown_fields`.
+_UNKNOWN = ShapeCache()
+
+
 def unknown_fields(obj: dict[str, Any], node: Node, resolve: Resolver, *, crd: bool | None = None,
                    of: Hashable | None = None) -> list[str]:
     """Paths of fields the schema does not know, as fieldValidation=Strict/Warn prints them
@@ -1993,10 +1997,6 @@ def unknown_fields(obj: dict[str, Any], node: Node, resolve: Resolver, *, crd: b
         hit = (node, tuple(out))
         _UNKNOWN.put(key, hit)
     return list(hit[1])
-
-
-# Unknown fields of built-in objects by (schema node, shape): see `unknown_fields`.
-_UNKNOWN = ShapeCache()
 
 
 def crd_prune(obj: dict[str, Any], node: Node) -> list[str]:

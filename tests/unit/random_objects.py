@@ -6,6 +6,8 @@ import copy
 import random
 from typing import Any
 
+from kubenest.api import schema
+
 
 def random_value(node: dict[str, Any], resolve: Any, rng: random.Random, depth: int) -> Any:
     """A schema-guided value, sometimes malformed: nulls, wrong types, duplicated or keyless list items."""
@@ -66,3 +68,17 @@ def variant(v: Any, rng: random.Random) -> Any:
     if isinstance(v, int):
         return rng.choice([0, 7, 65536, -1])
     return v
+
+
+def nth_kind(s: schema.Schemas, kinds: list[tuple[str, str, str]], i: int) -> tuple[str, str, str, dict[str, Any]]:
+    """The i-th of `kinds` (cycling): group, version, kind and the kind's schema node."""
+    group, version, kind = kinds[i % len(kinds)]
+    node = s.for_kind(group, version, kind)
+    assert node is not None
+    return group, version, kind, node
+
+
+def random_object(node: dict[str, Any], resolve: Any, rng: random.Random) -> dict[str, Any]:
+    """A random value of the schema node, as an object (an empty one when the roll gave something else)."""
+    obj = random_value(node, resolve, rng, 0)
+    return obj if isinstance(obj, dict) else {}

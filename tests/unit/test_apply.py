@@ -22,7 +22,7 @@ from kubenest.api.apply import (
     track_update,
 )
 from tests.unit import apply_reference
-from tests.unit.random_objects import SHAPES, random_value, variant
+from tests.unit.random_objects import SHAPES, nth_kind, random_object, random_value, variant
 
 T1 = "2024-05-01T10:00:00Z"
 T2 = "2024-05-01T11:00:00Z"
@@ -667,11 +667,8 @@ def test_create_ownership_matches_the_full_comparison_on_many_shapes(s: schema.S
     # atomic maps and lists, value structs, nulls and values of the wrong type.
     rng = random.Random(7)
     for i in range(1500):
-        group, version, kind = SHAPES[i % len(SHAPES)]
-        node = s.for_kind(group, version, kind)
-        assert node is not None
-        obj = random_value(node, s.resolve, rng, 0)
-        obj = obj if isinstance(obj, dict) else {}
+        _, _, kind, node = nth_kind(s, SHAPES, i)
+        obj = random_object(node, s.resolve, rng)
         empty = _empty_object(node, kind, s.resolve)
         fast, full = _changed_both_ways(node, s.resolve, empty, obj)
         assert fast == full, (kind, obj)
@@ -691,12 +688,9 @@ def test_creates_of_one_shape_record_what_each_object_owns(s: schema.Schemas) ->
         _update_both(None, obj, "creator", pod, s.resolve, "v1", T1)
     rng = random.Random(5)
     for i in range(900):
-        group, version, kind = SHAPES[i % len(SHAPES)]
-        node = s.for_kind(group, version, kind)
-        assert node is not None
+        group, version, kind, node = nth_kind(s, SHAPES, i)
         api_version = f"{group}/{version}".lstrip("/")
-        obj = random_value(node, s.resolve, rng, 0)
-        obj = obj if isinstance(obj, dict) else {}
+        obj = random_object(node, s.resolve, rng)
         obj["apiVersion"], obj["kind"] = api_version, kind
         meta = obj["metadata"] = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         meta["name"], meta["uid"] = f"o{i}", "uid-1"

@@ -10,7 +10,7 @@ import pytest
 
 from kubenest.api import schema
 from kubenest.api import validation as v
-from tests.unit.random_objects import SHAPES, random_value, variant
+from tests.unit.random_objects import SHAPES, nth_kind, random_object, variant
 
 SUBDOMAIN_MSG = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
@@ -654,11 +654,8 @@ def test_builtin_unknown_fields_by_shape_match_a_fresh_walk(s137: schema.Schemas
     # report what walking the object reports, for variants that keep the keys and change everything else.
     rng = random.Random(3)
     for i in range(600):
-        group, version, kind = SHAPES[i % len(SHAPES)]
-        node = s137.for_kind(group, version, kind)
-        assert node is not None
-        base = random_value(node, s137.resolve, rng, 0)
-        base = base if isinstance(base, dict) else {}
+        _, _, kind, node = nth_kind(s137, SHAPES, i)
+        base = random_object(node, s137.resolve, rng)
         for attempt in range(4):
             twin = _with_unknown(base, rng) if attempt % 2 else variant(_with_unknown(base, rng), rng)
             walked: list[str] = []
@@ -690,11 +687,8 @@ def test_decode_errors_by_shape_match_a_fresh_walk(s137: schema.Schemas) -> None
                                 "revisionHistoryLimit": 3}},
     }
     for i in range(900):
-        group, version, kind = kinds[i % len(kinds)]
-        node = s137.for_kind(group, version, kind)
-        assert node is not None
-        base = copy.deepcopy(clean[kind]) if kind in clean and (i // len(kinds)) % 2 else random_value(node, s137.resolve, rng, 0)
-        base = base if isinstance(base, dict) else {}
+        _, _, kind, node = nth_kind(s137, kinds, i)
+        base = copy.deepcopy(clean[kind]) if kind in clean and (i // len(kinds)) % 2 else random_object(node, s137.resolve, rng)
         base["kind"] = kind
         for attempt in range(4):
             twin = base if attempt == 0 else _out_of_range(variant(base, rng) if attempt == 3 else base, rng)
