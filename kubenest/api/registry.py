@@ -249,14 +249,13 @@ class Registry:
         if mode == "Ignore" and not decode:
             return
         r = req.resource
-        ctx = self.ctx(req)
-        node, resolve = strategy.schema_of(r, ctx)
+        node, resolve = strategy.schema_of(r, req.cluster)
         if node is None:
             return
         # Both checks depend on the object's shape: worked out once for the two.
         of = None if r.is_custom else shape(obj)
         if decode:
-            strategy.for_resource(r).decode_check(r, obj, ctx, of)
+            strategy.for_resource(r).decode_check(r, obj, self.ctx(req), of)
         if mode == "Ignore":
             return
         unknown = validation.unknown_fields(obj, node, resolve, of=of)
@@ -428,7 +427,7 @@ class Registry:
     def _track(self, req: Request, old: Obj | None, new: Obj) -> None:
         """Record managed fields of a non-apply write, as kube's field manager does."""
         manager = req.q("fieldManager") or _default_manager(req)
-        node, resolve = strategy.schema_of(req.resource, self.ctx(req))
+        node, resolve = strategy.schema_of(req.resource, req.cluster)
         if node is None:
             return
         try:
@@ -572,7 +571,7 @@ class Registry:
     async def patch(self, req: Request, warnings: Warnings) -> Obj:
         r = req.resource
         ct = req.content_type
-        node, resolve = strategy.schema_of(r, self.ctx(req))
+        node, resolve = strategy.schema_of(r, req.cluster)
         if ct == "application/apply-patch+yaml" or ct == "application/apply-patch+cbor":
             if ct.endswith("cbor"):
                 raise errors.unsupported_media_type(_PATCH_TYPES)
@@ -640,7 +639,7 @@ class Registry:
                 f"the name of the object ({cmeta['name']}) does not match the name on the URL ({req.name})"
             )
         self._field_validation(req, config, warnings)
-        node, resolve = strategy.schema_of(r, self.ctx(req))
+        node, resolve = strategy.schema_of(r, req.cluster)
         for _attempt in range(5):
             cur = self.store.get(req.cluster.name, req.key, req.namespace, req.name)
             live = orjson.loads(cur.raw) if cur is not None else None

@@ -83,7 +83,7 @@ class Strategy:
         `of`: the object's shape, when the caller has it (kubenest.api.shapes)."""
         if r.is_custom or r.definition is None:
             return
-        node, resolve = schema_of(r, ctx)
+        node, resolve = schema_of(r, ctx.cluster)
         if node is not None:
             check(validation.decode_errors(obj, node, resolve, of=of), r, obj)
 
@@ -99,13 +99,13 @@ class Strategy:
         return out
 
 
-def schema_of(r: ResourceInfo, ctx: Any) -> tuple[dict[str, Any] | None, Any]:
-    """The top-level schema node of a resource and the resolver that goes with it."""
+def schema_of(r: ResourceInfo, cluster: Any) -> tuple[dict[str, Any] | None, Any]:
+    """The top-level schema node of a resource in `cluster` and the resolver that goes with it."""
     if r.crd_schema is not None:
         return r.crd_schema, identity
     if r.definition is None:
         return None, identity
-    schemas = ctx.cluster.schemas
+    schemas = cluster.schemas
     return schemas.defs[r.definition], schemas.resolve
 
 

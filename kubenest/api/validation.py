@@ -679,7 +679,7 @@ def validate_object_meta(
 def _object_meta_create(meta: dict[str, Any], namespaced: bool, rule: str, path: str, builtin: bool) -> list[FieldError]:
     errs: list[FieldError] = []
     gen_name = _str(meta.get("generateName"))
-    if gen_name and (msgs := name_errors(gen_name, rule, True)):
+    if gen_name and (msgs := _prefix_errors(gen_name, rule)):
         errs.extend(invalid(path + ".generateName", gen_name, m) for m in msgs)
     name = _str(meta.get("name"))
     if not name:
@@ -687,6 +687,23 @@ def _object_meta_create(meta: dict[str, Any], namespaced: bool, rule: str, path:
     elif msgs := name_errors(name, rule):
         errs.extend(invalid(path + ".name", name, m) for m in msgs)
     errs.extend(_meta_common(meta, namespaced, path, builtin))
+    return errs
+
+
+# generateName prefixes found valid, by naming rule: a client creating many objects sends the same one.
+_VALID_PREFIXES: dict[str, set[str]] = {}
+
+
+def _prefix_errors(prefix: str, rule: str) -> list[str]:
+    """name_errors of a generateName, answered from memory for a prefix found valid before."""
+    valid = _VALID_PREFIXES.setdefault(rule, set())
+    if prefix in valid:
+        return []
+    errs = name_errors(prefix, rule, True)
+    if not errs:
+        if len(valid) >= 16384:
+            valid.clear()
+        valid.add(prefix)
     return errs
 
 

@@ -102,6 +102,23 @@ def test_restart_keeps_all_data(tmp_path: object) -> None:
         up.stop()
 
 
+def test_a_second_server_on_the_same_data_directory_is_refused() -> None:
+    data = tempfile.mkdtemp()
+    up = UpProcess(data, _free_port())
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "kubenest", "up", "--data-dir", data, "--port", str(_free_port())],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert second.returncode == 1
+        assert "in use by another kubenest server" in second.stderr, second.stderr
+        assert "Traceback" not in second.stderr
+        with up.client() as c:  # the first one is unharmed
+            assert c.get(up.base + "/api/v1/namespaces/default").status_code == 200
+    finally:
+        up.stop()
+
+
 @pytest.mark.parametrize("delay", [0.3, 0.8])
 def test_kill_9_loses_no_acknowledged_write(delay: float) -> None:
     data = tempfile.mkdtemp()

@@ -6,7 +6,9 @@ import asyncio
 import os
 import tempfile
 
-from kubenest.store.backend import Op, SqliteBackend
+import pytest
+
+from kubenest.store.backend import DatabaseInUse, Op, SqliteBackend
 from kubenest.store.store import Store
 
 
@@ -40,7 +42,9 @@ def test_batched_writes_keep_their_order_and_survive_reopening() -> None:
     asyncio.run(_write_all(backend, writes))
     backend.close()
 
-    rv, rows = SqliteBackend(path).load()
+    reopened = SqliteBackend(path)
+    rv, rows = reopened.load()
+    reopened.close()
     stored = {oid: (key, obj_rv, value) for oid, key, obj_rv, value in rows}
     assert rv == 454
     assert len(stored) == 448
@@ -49,16 +53,35 @@ def test_batched_writes_keep_their_order_and_survive_reopening() -> None:
     assert 9 not in stored and 3 not in stored and 500 not in stored
 
 
+def _stored_rv(path: str) -> int:
+    backend = SqliteBackend(path)
+    try:
+        return Store(backend).rv
+    finally:
+        backend.close()
+
+
 def test_the_last_revision_survives_whether_a_row_or_the_meta_table_holds_it() -> None:
     path = os.path.join(tempfile.mkdtemp(prefix="kubenest-backend-"), "kubenest.db")
     backend = SqliteBackend(path)
     # Puts only: the rows carry the last revision (no meta row is written for them).
     asyncio.run(_write_all(backend, [([(1, "/c/configmaps/ns/a", b'{"metadata":{"name":"a"}}')], 5)]))
     backend.close()
-    assert Store(SqliteBackend(path)).rv == 5
+    assert _stored_rv(path) == 5
 
     backend = SqliteBackend(path)
     # A delete last: no row carries revision 9, the meta table does.
     asyncio.run(_write_all(backend, [([(1, "/c/configmaps/ns/a", None)], 9)]))
     backend.close()
-    assert Store(SqliteBackend(path)).rv == 9
+    assert _stored_rv(path) == 9
+
+
+def test_a_second_backend_on_the_same_database_is_refused_while_the_first_is_open() -> None:
+    path = os.path.join(tempfile.mkdtemp(prefix="kubenest-backend-"), "kubenest.db")
+    backend = SqliteBackend(path)
+    try:
+        with pytest.raises(DatabaseInUse, match="in use by another kubenest server"):
+            SqliteBackend(path)
+    finally:
+        backend.close()
+    SqliteBackend(path).close()  # free again once the first is closed
