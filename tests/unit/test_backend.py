@@ -85,3 +85,49 @@ def test_a_second_backend_on_the_same_database_is_refused_while_the_first_is_ope
     finally:
         backend.close()
     SqliteBackend(path).close()  # free again once the first is closed
+
+
+class _RecordingBackend(SqliteBackend):
+    """Records how many writes each hand-over to the writer thread carries."""
+
+    def __init__(self, path: str, **kwargs: int) -> None:
+        super().__init__(path, **kwargs)
+        self.handed: list[int] = []
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.handed.append(len(self._pending))
+        super()._flush()
+
+
+async def _one_write_per_iteration(backend: SqliteBackend, count: int) -> None:
+    """Queue `count` writes, one per event-loop iteration, as the requests of a burst arrive; wait for all."""
+    loop = asyncio.get_running_loop()
+    futures = []
+    for i in range(1, count + 1):
+        fut: asyncio.Future[BaseException | None] = loop.create_future()
+        backend.write([(i, f"/c/r/ns/o{i}", b"v")], i, lambda err, fut=fut: fut.set_result(err))
+        futures.append(fut)
+        await asyncio.sleep(0)  # the next loop iteration
+    assert await asyncio.gather(*futures) == [None] * count
+
+
+def test_writes_arriving_over_a_few_loop_iterations_share_one_commit() -> None:
+    backend = _RecordingBackend(os.path.join(tempfile.mkdtemp(prefix="kubenest-backend-"), "kubenest.db"))
+    statements: list[str] = []
+    backend._db.set_trace_callback(statements.append)
+    asyncio.run(_one_write_per_iteration(backend, 3))
+    backend.close()
+    # The hand-over waited for an iteration that brought no write: one transaction, one sync for the three.
+    assert backend.handed == [3]
+    assert [s.count("'/c/r/ns/") for s in statements if s.startswith("INSERT INTO objects")] == [3]
+
+
+def test_a_steady_stream_of_writes_is_handed_over_after_a_bounded_wait() -> None:
+    backend = _RecordingBackend(os.path.join(tempfile.mkdtemp(prefix="kubenest-backend-"), "kubenest.db"),
+                                max_waits=4)
+    asyncio.run(_one_write_per_iteration(backend, 30))
+    backend.close()
+    # A write every iteration never lets the loop see a quiet one: each hand-over leaves after 4 waits
+    # (the write that started it and one per iteration waited) instead of at the end of the stream.
+    assert backend.handed == [5] * 6
