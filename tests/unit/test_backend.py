@@ -90,8 +90,8 @@ def test_a_second_backend_on_the_same_database_is_refused_while_the_first_is_ope
 class _RecordingBackend(SqliteBackend):
     """Records how many writes each hand-over to the writer thread carries."""
 
-    def __init__(self, path: str, **kwargs: int) -> None:
-        super().__init__(path, **kwargs)
+    def __init__(self, path: str, max_waits: int = 4) -> None:
+        super().__init__(path, max_waits=max_waits)
         self.handed: list[int] = []
 
     def _flush(self) -> None:
@@ -106,7 +106,7 @@ async def _one_write_per_iteration(backend: SqliteBackend, count: int) -> None:
     futures = []
     for i in range(1, count + 1):
         fut: asyncio.Future[BaseException | None] = loop.create_future()
-        backend.write([(i, f"/c/r/ns/o{i}", b"v")], i, lambda err, fut=fut: fut.set_result(err))
+        backend.write([(i, f"/c/r/ns/o{i}", b"v")], i, fut.set_result)
         futures.append(fut)
         await asyncio.sleep(0)  # the next loop iteration
     assert await asyncio.gather(*futures) == [None] * count
