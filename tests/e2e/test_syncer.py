@@ -498,6 +498,35 @@ def test_host_namespace_has_quota_limits_and_isolation(env: Env) -> None:
     assert "hard" in explain
 
 
+def test_a_new_host_namespace_is_set_up_without_reading_first(env: Env) -> None:
+    """A host namespace the syncer has just created holds nothing: its isolation policy and quota are created
+    without a GET each, no leftover quota or limits are deleted, and the stamp needs no fresh read."""
+    host = env.server.server.syncer.host
+    assert host is not None
+    calls: list[tuple[str, str]] = []
+    original = host.request
+
+    async def counting(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append((method, path))
+        return await original(method, path, *args, **kwargs)
+
+    host.request = counting  # type: ignore[method-assign]
+    try:
+        v = env.create_vc(vc_name("lean"), {"quota": {"hard": {"pods": "3"}}})
+        eventually(lambda: tr.HASH_ANNOTATION in (env.host_json("get", "namespace", v.hns)["metadata"]
+                                                  .get("annotations") or {}), what="stamped host namespace")
+    finally:
+        del host.request  # the class's method again
+    setup = [m for m, p in calls
+             if p.endswith((f"/namespaces/{v.hns}", f"/namespaces/{v.hns}/networkpolicies",
+                            f"/namespaces/{v.hns}/resourcequotas"))
+             or f"/namespaces/{v.hns}/networkpolicies/" in p or f"/namespaces/{v.hns}/resourcequotas/" in p
+             or f"/namespaces/{v.hns}/limitranges" in p or (m == "POST" and p.endswith("/namespaces"))]
+    # Is it there (404), create it, its policy and quota, stamp it: nine requests before.
+    assert sorted(setup) == ["GET", "POST", "POST", "POST", "PUT"], calls
+    assert env.host_json("get", "networkpolicy", "-n", v.hns, "kubenest-isolation")["spec"]["policyTypes"] == ["Ingress"]
+
+
 def test_a_pod_the_host_refuses_gets_a_sync_error_event(env: Env) -> None:
     embedded_only(env)
     v = env.create_vc(vc_name("full"), {"quota": {"hard": {"pods": "1"}}})
