@@ -690,21 +690,16 @@ def _object_meta_create(meta: dict[str, Any], namespaced: bool, rule: str, path:
     return errs
 
 
-# generateName prefixes found valid, by naming rule: a client creating many objects sends the same one.
-_VALID_PREFIXES: dict[str, set[str]] = {}
+# generateName checks by naming rule, remembering valid prefixes: a client creating many objects sends the same one.
+_PREFIX_CHECKS: dict[str, Callable[[str], list[str]]] = {}
 
 
 def _prefix_errors(prefix: str, rule: str) -> list[str]:
     """name_errors of a generateName, answered from memory for a prefix found valid before."""
-    valid = _VALID_PREFIXES.setdefault(rule, set())
-    if prefix in valid:
-        return []
-    errs = name_errors(prefix, rule, True)
-    if not errs:
-        if len(valid) >= 16384:
-            valid.clear()
-        valid.add(prefix)
-    return errs
+    check = _PREFIX_CHECKS.get(rule)
+    if check is None:
+        check = _PREFIX_CHECKS[rule] = _remember_valid(functools.partial(name_errors, rule=rule, prefix=True))
+    return check(prefix)
 
 
 def _meta_common(meta: dict[str, Any], namespaced: bool, path: str, builtin: bool) -> list[FieldError]:

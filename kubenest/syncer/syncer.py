@@ -1288,8 +1288,8 @@ class Syncer:
             # A cluster of the same name was deleted a moment ago: retried (with backoff) until it is gone.
             raise HostError(409, "Conflict", f"host namespace {hns} is still being deleted")
         # A namespace created here holds nothing yet: its objects are created without looking first, nothing
-        # is deleted, and the stamp starts from the created namespace (a new virtual cluster: four requests
-        # to the host instead of nine).
+        # is deleted, and the stamp starts from the created namespace (a new virtual cluster with a quota: five
+        # requests to the host instead of nine).
         created: Obj | None = None
         if current_ns is None:
             try:
